@@ -14,10 +14,10 @@ import sys
 from collections.abc import Sequence
 
 import grpc
-
-from doc2slm_cli import commands
 from doc2slm_common.config import ConfigError
 from doc2slm_common.errors import DomainError
+
+from doc2slm_cli import commands
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,6 +6,7 @@ recovery on the same data directory (the reliability suite uses that).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -103,9 +104,7 @@ class S3Server:
             os.killpg(self.process.pid, 15)
             self.process.wait(timeout=15)
         except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, 9)
-            except ProcessLookupError:
-                pass
             self.process.wait()
         self.process = None

@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from doc2slm_common.config import ConfigError
 from doc2slm_common.local_services import LocalServices
 
 
@@ -16,6 +17,8 @@ def register(subparsers: Any) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     up = actions.add_parser("up", help="start the four services in the foreground; SIGTERM or Ctrl-C stops all")
     up.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
+    up.add_argument("--port", action="append", default=[], metavar="NAME=PORT",
+                    help="move one service off its contract port, e.g. qagen=60052 (repeatable)")
     up.add_argument("--log-dir", type=Path, default=None, help="write each service's log here (default: inherit)")
     up.set_defaults(func=services_up)
 
@@ -23,7 +26,11 @@ def register(subparsers: Any) -> None:
 def services_up(args: argparse.Namespace) -> int:
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
-    services = LocalServices(host=args.host, log_dir=args.log_dir)
+    try:
+        ports = {name: int(port) for name, port in (item.split("=", 1) for item in args.port)}
+    except ValueError:
+        raise ConfigError("--port takes NAME=PORT, e.g. qagen=60052") from None
+    services = LocalServices(host=args.host, log_dir=args.log_dir, ports=ports)
     try:
         print("starting extraction, qagen, embedding, scoring ...", flush=True)
         for name, address in services.start().items():

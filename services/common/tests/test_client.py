@@ -9,9 +9,9 @@ from typing import Any
 import grpc
 import pytest
 from doc2slm.v1 import extraction_pb2, extraction_pb2_grpc
-
 from doc2slm_common import client, contracts, errors
 from doc2slm_common.server import ServerSettings, ServiceBinding, start_server
+
 from tests.support.s3_server import free_port
 
 

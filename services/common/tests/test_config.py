@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from doc2slm_common.config import ConfigError, load_settings
 from doc2slm_common.server import ServerSettings
 

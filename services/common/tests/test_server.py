@@ -16,11 +16,10 @@ from doc2slm.v1 import (
     qagen_pb2_grpc,
     scoring_pb2_grpc,
 )
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-
 from doc2slm_common import client, contracts, errors
 from doc2slm_common.server import RunningServer, ServerSettings, ServiceBinding, start_server
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 PLACEHOLDERS = [
     (contracts.EXTRACTION, extraction_pb2_grpc.add_ExtractionServiceServicer_to_server,

@@ -6,7 +6,6 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from doc2slm_common import storage
 from doc2slm_common.errors import InvalidInput, NotFound, UpstreamUnavailable
 

@@ -1,0 +1,67 @@
+"""`doc2slm services up`: four healthy services in the foreground, stopped by SIGTERM within 10 s,
+and a clear message naming the port when one is taken."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from doc2slm_common import client
+from doc2slm_common.contracts import ALL_SERVICES, ServiceContract
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from tests.support.s3_server import free_port
+
+
+def up(ports: dict[str, int], log_dir: Path) -> subprocess.Popen[str]:
+    args = [sys.executable, "-m", "doc2slm_cli", "services", "up", "--log-dir", str(log_dir)]
+    for name, port in ports.items():
+        args += ["--port", f"{name}={port}"]
+    return subprocess.Popen(args, env={**os.environ}, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def reflected_services(address: str) -> set[str]:
+    with client.open_channel(address) as channel:
+        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+        replies = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]),
+                                            timeout=10)
+        return {s.name for reply in replies for s in reply.list_services_response.service}
+
+
+def test_services_up_serves_four_and_stops_on_sigterm(tmp_path: Path) -> None:
+    ports = {c.short_name: free_port() for c in ALL_SERVICES}
+    process = up(ports, tmp_path)
+    try:
+        contract: ServiceContract
+        for contract in ALL_SERVICES:
+            address = f"127.0.0.1:{ports[contract.short_name]}"
+            client.wait_for_serving(address, contract.full_name, timeout_s=240)
+            assert contract.full_name in reflected_services(address)
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=15)
+        assert time.monotonic() - started < 10.5
+        assert process.returncode == 0, output
+        assert "SERVING" in output and "stopping" in output
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def test_port_in_use_is_named(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        ports = {c.short_name: free_port() for c in ALL_SERVICES}
+        ports["qagen"] = busy
+        process = up(ports, tmp_path)
+        output, _ = process.communicate(timeout=60)
+    assert process.returncode == 2
+    assert f"port {busy}" in output and "already in use" in output
