@@ -13,7 +13,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 .PHONY: run test venv proto lint typecheck tools pipeline helm bench bench-extract bench-qagen \
-        bench-embed bench-finetune bench-serve reliability images clean
+        bench-embed bench-finetune bench-serve reliability images manifests clean
 
 run: venv proto
 	$(VENV)/bin/doc2slm run --docs examples/docs --out out/run
@@ -45,7 +45,7 @@ tools/.installed: scripts/install_tools.sh
 
 lint: venv
 	$(PY) -m ruff check .
-	$(PY) -m mypy services/*/doc2slm_* pipelines/doc2slm_pipelines cli/doc2slm_cli
+	$(PY) -m mypy services/*/doc2slm_* pipelines/doc2slm_pipelines cli/doc2slm_cli manifests/sync_from_chart.py
 
 pipeline: venv proto
 	$(VENV)/bin/doc2slm pipeline compile
@@ -72,6 +72,17 @@ bench-serve: venv proto
 
 reliability: venv proto tools
 	$(PY) -m tests.reliability.run
+
+manifests: venv
+	$(PY) manifests/sync_from_chart.py
+
+IMAGE_PREFIX ?= doc2slm
+IMAGE_TAG ?= 0.1.0
+images:
+	for svc in extraction qagen embedding scoring serving; do \
+	  docker build -f services/$$svc/Dockerfile -t $(IMAGE_PREFIX)-$$svc:$(IMAGE_TAG) . || exit 1; done
+	docker build -f pipelines/Dockerfile -t $(IMAGE_PREFIX)-pipelines:$(IMAGE_TAG) .
+	docker build -f pipelines/Dockerfile.trainer -t $(IMAGE_PREFIX)-pipelines-gpu:$(IMAGE_TAG) .
 
 clean:
 	rm -rf $(VENV) tools out

@@ -1,0 +1,82 @@
+"""The environment the chart gives each service is what that service reads: every DOC2SLM_* variable
+set on a container names a real settings field (a typo would be silently ignored at run time), and the
+values the chart sets pass the services' own validation."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Iterator
+
+import pytest
+from doc2slm_common.config import Doc2slmSettings, load_settings
+from doc2slm_common.server import ServerSettings
+
+from tests.deploy.render import Manifest, by_kind
+
+# Read outside the settings classes (doc2slm_common.basemodel.cache_dir).
+READ_DIRECTLY = {"DOC2SLM_CACHE_DIR"}
+SERVICES = ("extraction", "qagen", "embedding", "scoring")
+
+
+def settings_class(service: str) -> type[Doc2slmSettings]:
+    module = importlib.import_module(f"doc2slm_{service}.settings")
+    classes = [v for v in vars(module).values()
+               if isinstance(v, type) and issubclass(v, Doc2slmSettings) and v is not Doc2slmSettings]
+    (cls,) = [c for c in classes if c.__module__ == module.__name__]
+    return cls
+
+
+def env_names(cls: type[Doc2slmSettings]) -> set[str]:
+    return {f"DOC2SLM_{name.upper()}" for name in cls.model_fields}
+
+
+def container_env(manifests: list[Manifest], service: str) -> dict[str, str]:
+    (deployment,) = [d for d in by_kind(manifests, "Deployment") if d["metadata"]["name"] == f"doc2slm-{service}"]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    return {e["name"]: e["value"] for e in container["env"] if "value" in e}
+
+
+@pytest.fixture
+def chart_environment(
+    chart_renders: dict[str, list[Manifest]], request: pytest.FixtureRequest
+) -> Iterator[dict[str, str]]:
+    """The container's literal env plus the ConfigMap, applied to os.environ for one test."""
+    service = request.param
+    (config,) = by_kind(chart_renders["generic"], "ConfigMap")
+    env = {**config["data"], **container_env(chart_renders["generic"], service)}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield env
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_doc2slm_variable_on_a_container_is_a_setting(
+    chart_renders: dict[str, list[Manifest]], service: str
+) -> None:
+    known = env_names(ServerSettings) | env_names(settings_class(service)) | READ_DIRECTLY
+    unknown = {k for k in container_env(chart_renders["generic"], service) if k.startswith("DOC2SLM_")} - known
+    assert not unknown, f"{service}: the chart sets {sorted(unknown)}, which no setting reads"
+
+
+@pytest.mark.parametrize("chart_environment", SERVICES, indirect=True)
+def test_the_chart_environment_passes_the_services_validation(chart_environment: dict[str, str]) -> None:
+    server = load_settings(ServerSettings)
+    assert server.host == "0.0.0.0"
+    assert server.port == int(chart_environment["DOC2SLM_PORT"])
+    assert server.metrics_port == 9090
+    assert server.drain_seconds > 0
+
+
+@pytest.mark.parametrize("chart_environment", ["qagen"], indirect=True)
+def test_qagen_reads_the_teacher_from_the_configmap(chart_environment: dict[str, str]) -> None:
+    settings = load_settings(settings_class("qagen")).model_dump()
+    assert settings["teacher_base_url"] == chart_environment["OPENAI_BASE_URL"]
+    assert settings["teacher_model"] == chart_environment["DOC2SLM_TEACHER_MODEL"]
