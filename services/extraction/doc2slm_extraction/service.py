@@ -1,0 +1,121 @@
+"""The gRPC servicer: decode the request, call the extraction library, stream events back."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from doc2slm.v1 import common_pb2, extraction_pb2, extraction_pb2_grpc
+from doc2slm_common import storage
+from doc2slm_common.contracts import EXTRACTION
+from doc2slm_common.errors import DomainError, InvalidInput
+from doc2slm_common.server import ServiceBinding
+
+from doc2slm_extraction.documents import ChunkingOptions, DocumentOutcome, DocumentSource
+from doc2slm_extraction.extractor import Extractor
+from doc2slm_extraction.settings import ExtractionSettings
+
+log = logging.getLogger(__name__)
+
+
+def outcome_events(outcome: DocumentOutcome) -> Iterator[extraction_pb2.ExtractionEvent]:
+    """The chunks of one document, then its result (with the failure, if any)."""
+    for chunk in outcome.chunks:
+        yield extraction_pb2.ExtractionEvent(chunk=common_pb2.Chunk(**chunk.to_record()))
+    failure = None
+    if outcome.failure is not None:
+        failure = common_pb2.ItemFailure(
+            item_id=outcome.source, code=outcome.failure.code_name, message=outcome.failure.message
+        )
+    yield extraction_pb2.ExtractionEvent(result=extraction_pb2.DocumentResult(
+        doc_id=outcome.doc_id, source=outcome.source, pages=outcome.pages, chunks=len(outcome.chunks),
+        chars_raw=outcome.chars_raw, chars_kept=outcome.chars_kept, warnings=outcome.warnings,
+        failure=failure, seconds=outcome.seconds,
+    ))
+
+
+class ExtractionServicer(extraction_pb2_grpc.ExtractionServiceServicer):
+    def __init__(self, extractor: Extractor) -> None:
+        self.extractor = extractor
+
+    def _options(self, options: extraction_pb2.ChunkingOptions) -> ChunkingOptions:
+        return self.extractor.options(options.max_tokens, options.overlap_tokens, options.backend)
+
+    def _receive(self, requests: Iterator[extraction_pb2.ExtractDocumentRequest]) -> tuple[Any, bytes]:
+        first = next(requests, None)
+        if first is None or first.WhichOneof("part") != "header":
+            raise InvalidInput("the first message of ExtractDocument must be a header")
+        header = first.header
+        parts: list[bytes] = []
+        size = 0
+        for request in requests:
+            if request.WhichOneof("part") != "data":
+                raise InvalidInput("only data messages may follow the header")
+            size += len(request.data)
+            self.extractor.check_size(size)  # stop reading as soon as the limit is passed
+            parts.append(request.data)
+        if header.uri:
+            if parts:
+                raise InvalidInput("give the document either as header.uri or as data messages, not both")
+            return header, storage.read_bytes(header.uri)
+        return header, b"".join(parts)
+
+    def ExtractDocument(
+        self, request_iterator: Iterator[extraction_pb2.ExtractDocumentRequest], context: Any
+    ) -> Iterator[extraction_pb2.ExtractionEvent]:
+        header, data = self._receive(request_iterator)
+        options = self._options(header.options)
+        source = header.source_name or header.uri or "document.pdf"
+        outcome = self.extractor.extract(data, source, options, header.password)
+        log.info("extracted", extra={"source": source, "pages": outcome.pages, "chunks": len(outcome.chunks),
+                                     "request_id": header.request_id, "seconds": round(outcome.seconds, 3)})
+        yield from outcome_events(outcome)
+
+    def ExtractBatch(
+        self, request: extraction_pb2.ExtractBatchRequest, context: Any
+    ) -> Iterator[extraction_pb2.ExtractionEvent]:
+        if not request.uris:
+            raise InvalidInput("ExtractBatch needs at least one URI")
+        options = self._options(request.options)
+        started = time.monotonic()
+        count = 0
+        for outcome in self.extractor.extract_many(self._sources(request.uris), options):
+            count += 1
+            yield from outcome_events(outcome)
+        log.info("batch done", extra={"documents": count, "request_id": request.request_id,
+                                      "seconds": round(time.monotonic() - started, 3)})
+
+    def _sources(self, uris: Iterable[str]) -> Iterator[DocumentSource]:
+        for uri in uris:
+            if not uri.endswith("/"):
+                yield DocumentSource(uri, _reader(uri))
+                continue
+            try:
+                listed = storage.list_uris(uri, ".pdf")
+            except DomainError as error:
+                yield DocumentSource(uri, _raiser(error))
+                continue
+            yield from (DocumentSource(item, _reader(item)) for item in listed)
+
+
+def _reader(uri: str) -> Any:
+    return lambda: storage.read_bytes(uri)
+
+
+def _raiser(error: DomainError) -> Any:
+    def load() -> bytes:
+        raise error
+
+    return load
+
+
+def build_binding(settings: ExtractionSettings) -> ServiceBinding:
+    extractor = Extractor(settings)
+    return ServiceBinding(
+        contract=EXTRACTION,
+        add_to_server=extraction_pb2_grpc.add_ExtractionServiceServicer_to_server,
+        servicer=ExtractionServicer(extractor),
+        on_stop=extractor.close,
+    )

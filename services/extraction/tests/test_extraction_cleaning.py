@@ -1,0 +1,57 @@
+"""Cleaning and token counting on text alone (no PDF parsing)."""
+
+from __future__ import annotations
+
+from doc2slm_extraction.cleaning import assemble_document, normalize_page, remove_running_lines
+from doc2slm_extraction.tokens import count_tokens
+
+
+def test_normalize_page_applies_nfkc_and_drops_control_characters() -> None:
+    raw = "ﬁrst\x00 line\u00a0with\t tabs \r\nsoft\u00adhyphen\u200b here\x0c"
+    assert normalize_page(raw) == "first line with tabs\nsofthyphen here"
+
+
+def test_running_headers_footers_and_page_numbers_are_removed() -> None:
+    bodies = ["The intake valve opens at 3 bar.", "Call extension 4711.", "Check the filter daily.",
+              "Belts last 2000 hours.", "Record checks in form QA-12."]
+    pages = [["ACME Manual", body, f"Page {n} of 5"] for n, body in enumerate(bodies, start=1)]
+    cleaned, removed = remove_running_lines(pages)
+    assert all(lines == [pages[i][1]] for i, lines in enumerate(cleaned))
+    assert removed == sum(len(p[0]) + len(p[2]) for p in pages)
+
+
+def test_lines_repeating_on_few_pages_are_kept() -> None:
+    pages = [["Warning: hot surface.", f"Text {n}."] for n in range(8)]
+    pages[0][0] = pages[1][0] = "Only twice at the top."
+    cleaned, _ = remove_running_lines(pages)
+    assert cleaned[0][0] == "Only twice at the top."
+
+
+def test_hyphenated_line_breaks_are_joined_and_real_hyphens_kept() -> None:
+    document = assemble_document(["The unit keeps infor-\nmation about ship-\nment dates.\nPre-shift checks."])
+    assert document.text == "The unit keeps information about shipment dates.\n\nPre-shift checks."
+
+
+def test_paragraphs_join_full_lines_and_break_after_short_sentence_ends() -> None:
+    long_line = "This line is long enough to count as a full line of the page body text here,"
+    page = f"{long_line}\nand it goes on here.\nHeading\n{long_line}\nends."
+    document = assemble_document([page])
+    assert document.text == f"{long_line} and it goes on here.\n\nHeading\n\n{long_line} ends."
+
+
+def test_paragraph_cut_by_a_page_break_is_joined_and_pages_are_mapped() -> None:
+    long_line = "A sentence that runs over the page break keeps going until the next page where"
+    document = assemble_document([f"Start.\n{long_line}", "it ends.", "", "Last page."])
+    assert document.text == f"Start.\n\n{long_line} it ends.\n\nLast page."
+    assert document.page_at(0) == 1
+    assert document.page_at(document.text.index("it ends")) == 2
+    assert document.page_at(len(document.text) - 1) == 4
+    assert document.page_numbers == [1, 2, 4]
+
+
+def test_token_estimate_is_additive_over_whitespace_and_counts_digits() -> None:
+    assert count_tokens("pump") == 1
+    assert count_tokens("2024") == 5
+    assert count_tokens("the pump 2024") == count_tokens("the") + count_tokens("pump") + count_tokens("2024")
+    assert count_tokens("Насос") == 5
+    assert count_tokens("") == 0
