@@ -77,6 +77,19 @@ def get_object(uri: str) -> bytes:
         raise _unavailable(uri, error) from None
 
 
+def _ensure_bucket(c, bucket: str) -> None:  # type: ignore[no-untyped-def]
+    from minio.error import S3Error
+
+    if c.bucket_exists(bucket):
+        return
+    try:
+        c.make_bucket(bucket)
+    except S3Error as error:
+        # Concurrent first writers race to create the bucket; losing that race is success.
+        if error.code not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
+            raise
+
+
 def put_object(uri: str, data: bytes) -> None:
     from minio.error import S3Error
 
@@ -85,8 +98,7 @@ def put_object(uri: str, data: bytes) -> None:
         raise InvalidInput(f"an object URI needs a key: {uri!r}")
     try:
         c = client()
-        if not c.bucket_exists(bucket):
-            c.make_bucket(bucket)
+        _ensure_bucket(c, bucket)
         c.put_object(bucket, key, io.BytesIO(data), length=len(data))
     except S3Error as error:
         raise _unavailable(uri, error) from None

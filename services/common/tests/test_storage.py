@@ -91,3 +91,13 @@ def test_s3_unreachable_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MINIO_ENDPOINT")
     with pytest.raises(InvalidInput, match="MINIO_ENDPOINT"):
         storage.read_bytes("s3://b/k")
+
+
+def test_s3_concurrent_first_writes_to_a_new_bucket(s3_env: object) -> None:
+    import uuid
+    from concurrent.futures import ThreadPoolExecutor
+
+    bucket = f"race-{uuid.uuid4().hex[:8]}"
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: storage.write_bytes(f"s3://{bucket}/k{i}", b"x"), range(8)))
+    assert len(storage.list_uris(f"s3://{bucket}/")) == 8
