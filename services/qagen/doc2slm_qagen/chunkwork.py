@@ -1,0 +1,204 @@
+"""What happens to one chunk: cache lookup, the teacher request(s), parsing, filters, paraphrases.
+
+Runs on a worker thread; never raises: every outcome, failures included, comes back as a ChunkResult.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from doc2slm_common.errors import DomainError
+
+from doc2slm_qagen import prompts
+from doc2slm_qagen.cache import TeacherCache, cache_key
+from doc2slm_qagen.filters import NEEDS_DOCUMENT, ChunkFilter, FilterSettings
+from doc2slm_qagen.parsing import MalformedReply, RawPair, parse_pairs, parse_question
+from doc2slm_qagen.prompts import Mode
+from doc2slm_qagen.records import ChunkRecord, PairRecord
+from doc2slm_qagen.teacher import BudgetExhausted, TeacherClient, TeacherFailure
+from doc2slm_qagen.textsim import content_tokens, jaccard, normalise, overlap_share
+
+log = logging.getLogger("doc2slm.qagen.chunk")
+
+# Status name recorded for a chunk whose teacher replies could not be read twice running.
+MALFORMED_CODE = "DATA_LOSS"
+
+T = TypeVar("T")
+
+# Reply length for one-question prompts (answer-first, paraphrase): room for a JSON pair from a strong
+# teacher that answers in the pairs format anyway.
+QUESTION_MAX_TOKENS = 96
+
+
+@dataclass(frozen=True)
+class WorkPlan:
+    mode: Mode
+    pairs_per_chunk: int
+    paraphrase_share: float
+    near_duplicate_threshold: float
+    filters: FilterSettings
+
+    @property
+    def prompt_version(self) -> str:
+        return prompts.prompt_version(self.mode, self.pairs_per_chunk)
+
+
+@dataclass(frozen=True)
+class ChunkFailure:
+    item_id: str
+    code: str
+    message: str
+    fatal: bool = False
+    unreachable: bool = False
+
+
+@dataclass
+class ChunkResult:
+    chunk: ChunkRecord
+    pairs: list[PairRecord] = field(default_factory=list)
+    dropped: Counter[str] = field(default_factory=Counter)
+    failure: ChunkFailure | None = None
+    cached: bool = False
+    not_started: bool = False
+    budget_stopped: bool = False
+
+
+def wants_paraphrase(chunk_id: str, share: float) -> bool:
+    """A fixed share of chunks, chosen by hash so a re-run picks the same ones."""
+    return int(hashlib.sha256(chunk_id.encode()).hexdigest()[:8], 16) / 2**32 < share
+
+
+class ChunkWorker:
+    def __init__(self, teacher: TeacherClient, cache: TeacherCache | None, plan: WorkPlan) -> None:
+        self.teacher = teacher
+        self.cache = cache
+        self.plan = plan
+
+    def process(self, chunk: ChunkRecord) -> ChunkResult:
+        problem = chunk.problem()
+        if problem:
+            return ChunkResult(chunk, failure=ChunkFailure(chunk.chunk_id or "?", "INVALID_ARGUMENT", problem))
+        try:
+            return self._process(chunk)
+        except BudgetExhausted:
+            return ChunkResult(chunk, budget_stopped=True)
+        except TeacherFailure as error:
+            unreachable = error.code in ("UNAVAILABLE", "DEADLINE_EXCEEDED")
+            return ChunkResult(chunk, failure=ChunkFailure(chunk.chunk_id, error.code, error.message,
+                                                           fatal=error.fatal, unreachable=unreachable))
+        except MalformedReply as error:
+            return ChunkResult(chunk, failure=ChunkFailure(
+                chunk.chunk_id, MALFORMED_CODE, f"teacher reply unreadable twice: {error}"))
+        except Exception as error:  # a bug must not end the run; it is logged with its traceback
+            log.exception("chunk failed unexpectedly", extra={"chunk_id": chunk.chunk_id})
+            return ChunkResult(chunk, failure=ChunkFailure(chunk.chunk_id, "INTERNAL", f"internal error: {error}"))
+
+    def _process(self, chunk: ChunkRecord) -> ChunkResult:
+        version = self.plan.prompt_version
+        key = cache_key(chunk.chunk_id, self.teacher.config.model, version)
+        entry = self.cache.get(key) if self.cache is not None else None
+        cached = entry is not None
+        chunk_filter = ChunkFilter(chunk.text, self.plan.filters)
+        if entry is None:
+            entry = self._ask_pairs(chunk, chunk_filter, key)
+            if entry["pairs"]:
+                self._save(entry)
+        result = ChunkResult(chunk, cached=cached)
+        kept: list[RawPair] = []
+        for raw in entry["pairs"]:
+            pair = RawPair(str(raw.get("question", "")), str(raw.get("answer", "")))
+            reason = chunk_filter.reason_to_drop(pair)
+            if reason:
+                result.dropped[reason] += 1
+            else:
+                kept.append(pair)
+        if kept and entry.get("paraphrases") is None and wants_paraphrase(chunk.chunk_id,
+                                                                        self.plan.paraphrase_share):
+            entry = self._add_paraphrases(entry, kept)
+            result.cached = False
+        paraphrases: dict[str, str] = entry.get("paraphrases") or {}
+        for pair in kept:
+            paraphrase = paraphrases.get(pair.question, "")
+            if paraphrase and not self._usable_paraphrase(pair.question, paraphrase, chunk_filter):
+                paraphrase = ""
+            result.pairs.append(PairRecord.build(chunk, pair.question, pair.answer, str(entry["teacher"]),
+                                                 version, paraphrase))
+        return result
+
+    def _ask(self, messages: list[prompts.Message], parse: Callable[[str], T]) -> tuple[T, str]:
+        """One request, and one more if the reply cannot be read (then MalformedReply propagates)."""
+        one_question = parse is parse_question
+        # A single question needs few tokens; a small teacher left at 512 rambles on and costs minutes.
+        limit = QUESTION_MAX_TOKENS if one_question else None
+        reply = self.teacher.complete(messages, json_reply=not one_question, max_tokens=limit)
+        try:
+            return parse(reply.text), reply.model
+        except MalformedReply:
+            log.info("unreadable teacher reply, asking once more")
+        reply = self.teacher.complete(messages, json_reply=not one_question, max_tokens=limit)
+        return parse(reply.text), reply.model
+
+    def _ask_pairs(self, chunk: ChunkRecord, chunk_filter: ChunkFilter, key: str) -> dict[str, Any]:
+        n = self.plan.pairs_per_chunk
+        model = self.teacher.config.model
+        entry: dict[str, Any] = {"key": key, "chunk_id": chunk.chunk_id, "teacher_model": model,
+                                 "prompt_version": self.plan.prompt_version, "pairs": [], "paraphrases": None}
+        if self.plan.mode is Mode.ANSWER_FIRST:
+            answers = [s for s in prompts.answer_candidates(chunk.text, n + len(chunk_filter.planted))
+                       if chunk_filter.is_usable_answer(s)][:n]
+            unreadable: MalformedReply | None = None
+            for answer in answers:
+                try:
+                    question, model = self._ask(prompts.answer_first_messages(answer), parse_question)
+                except MalformedReply as error:
+                    unreadable = error
+                    question = ""  # dropped as empty; the chunk fails only if no answer got a question
+                entry["pairs"].append({"question": question, "answer": answer})
+            if unreadable is not None and not any(p["question"] for p in entry["pairs"]):
+                raise unreadable
+        else:
+            parsed, model = self._ask(prompts.question_answer_messages(chunk.text, n), parse_pairs)
+            entry["pairs"] = [{"question": p.question, "answer": p.answer} for p in parsed[:n]]
+        entry["teacher"] = model
+        return entry
+
+    def _add_paraphrases(self, entry: dict[str, Any], kept: list[RawPair]) -> dict[str, Any]:
+        paraphrases: dict[str, str] = {}
+        for pair in kept:
+            try:
+                paraphrases[pair.question], _ = self._ask(
+                    prompts.paraphrase_messages(pair.question, pair.answer), parse_question)
+            except (MalformedReply, TeacherFailure) as error:
+                # The pair stands without a held-out twin; a later run does not ask again for it.
+                log.info("no paraphrase", extra={"chunk_id": entry["chunk_id"], "reason": str(error)})
+            except BudgetExhausted:
+                return entry  # not cached: a later run with budget left asks for them
+        updated = {**entry, "paraphrases": paraphrases}
+        self._save(updated)
+        return updated
+
+    def _save(self, entry: dict[str, Any]) -> None:
+        """Cache the teacher's answer. A cache that cannot be written costs a repeated call in a later run,
+        not this run's pairs, so the failure is logged and the chunk goes on."""
+        if self.cache is None:
+            return
+        try:
+            self.cache.put(entry)
+        except (DomainError, OSError) as error:
+            log.warning("teacher cache not written", extra={"chunk_id": entry.get("chunk_id"), "reason": str(error)})
+
+    def _usable_paraphrase(self, question: str, paraphrase: str, chunk_filter: ChunkFilter) -> bool:
+        """A second question worth holding out: a real question, new words, still about the chunk."""
+        if not paraphrase.endswith("?") or normalise(paraphrase) == normalise(question):
+            return False
+        if chunk_filter.reason_to_drop(RawPair(paraphrase, "x" * 8)) == NEEDS_DOCUMENT:
+            return False
+        similarity = jaccard(set(content_tokens(paraphrase)), set(content_tokens(question)))
+        grounded = overlap_share(paraphrase, chunk_filter.chunk_tokens) >= self.plan.filters.question_grounding
+        return similarity < self.plan.near_duplicate_threshold and grounded
+
