@@ -10,15 +10,22 @@ from __future__ import annotations
 import functools
 import io
 import os
+import re
 from urllib.parse import urlparse
 
 from doc2slm_common.errors import InvalidInput, NotFound, UpstreamUnavailable
+
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 
 def split_uri(uri: str) -> tuple[str, str]:
     parsed = urlparse(uri)
     if parsed.scheme != "s3" or not parsed.netloc:
         raise InvalidInput(f"not an s3://bucket/key URI: {uri!r}")
+    if not _BUCKET_NAME.fullmatch(parsed.netloc):
+        # Checked here so a bad name is the caller's error, not an "outage" that retry loops repeat.
+        raise InvalidInput(f"invalid S3 bucket name {parsed.netloc!r} in {uri!r}: 3-63 characters of "
+                           "lowercase letters, digits, '.' and '-', starting and ending with a letter or digit")
     return parsed.netloc, parsed.path.lstrip("/")
 
 

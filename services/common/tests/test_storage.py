@@ -87,10 +87,12 @@ def test_s3_unreachable_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setenv("MINIO_ENDPOINT", f"127.0.0.1:{free_port()}")
     with pytest.raises(UpstreamUnavailable, match="object store unreachable"):
+        storage.write_bytes("s3://bucket/k", b"x")
+    with pytest.raises(InvalidInput, match="invalid S3 bucket name"):
         storage.write_bytes("s3://b/k", b"x")
     monkeypatch.delenv("MINIO_ENDPOINT")
     with pytest.raises(InvalidInput, match="MINIO_ENDPOINT"):
-        storage.read_bytes("s3://b/k")
+        storage.read_bytes("s3://bucket/k")
 
 
 def test_s3_concurrent_first_writes_to_a_new_bucket(s3_env: object) -> None:
