@@ -1,0 +1,83 @@
+"""One table from engine failures to what each protocol answers.
+
+OpenAI routes: 400 invalid_request_error (bad parameter, unknown model), 429 with Retry-After (queue
+full), 503 with Retry-After (loading or stopping). KServe v1/v2 REST and v2 gRPC go through KServe's
+own handlers: its InvalidInput is 400 / INVALID_ARGUMENT, an unknown model name in the URL or gRPC
+request is KServe's 404 / NOT_FOUND; the busy and stopping cases are raised as grpc_interceptor
+exceptions (RESOURCE_EXHAUSTED / UNAVAILABLE on gRPC) with REST handlers added here for 429 / 503.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from doc2slm_common.errors import DomainError
+from doc2slm_common.errors import InvalidInput as CommonInvalidInput
+from doc2slm_common.errors import NotFound as CommonNotFound
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from grpc_interceptor.exceptions import ResourceExhausted, Unavailable
+from kserve.errors import InvalidInput as KServeInvalidInput
+
+from doc2slm_serving.adapter_check import AdapterRejected
+from doc2slm_serving.batcher import EngineBusy, EngineClosed
+from doc2slm_serving.openai_schema import error_body
+from doc2slm_serving.params import InvalidRequest, UnknownModel
+
+log = logging.getLogger(__name__)
+
+
+class QueueFull(ResourceExhausted):
+    """gRPC RESOURCE_EXHAUSTED; REST 429 with Retry-After."""
+
+
+class NotServing(Unavailable):
+    """gRPC UNAVAILABLE; REST 503 with Retry-After."""
+
+
+def for_kserve(error: BaseException) -> BaseException:
+    """The exception KServe's REST handlers and gRPC interceptor turn into the right status."""
+    if isinstance(error, EngineBusy):
+        return QueueFull(str(error))
+    if isinstance(error, EngineClosed):
+        return NotServing(str(error))
+    if isinstance(error, InvalidRequest | UnknownModel | AdapterRejected | CommonInvalidInput):
+        return KServeInvalidInput(str(error))
+    return error
+
+
+def openai_error(error: BaseException, retry_after_s: int) -> JSONResponse:
+    """The OpenAI-style error response for a failed request; unexpected errors are logged, 500."""
+    retry = {"Retry-After": str(retry_after_s)}
+    if isinstance(error, InvalidRequest):
+        return JSONResponse(error_body(error.message, "invalid_request_error", error.param), 400)
+    if isinstance(error, UnknownModel):
+        return JSONResponse(error_body(error.message, "invalid_request_error", "model",
+                                       "model_not_found"), 400)
+    if isinstance(error, AdapterRejected | CommonInvalidInput):
+        return JSONResponse(error_body(str(error), "invalid_request_error"), 400)
+    if isinstance(error, CommonNotFound):
+        return JSONResponse(error_body(str(error), "invalid_request_error", code="not_found"), 404)
+    if isinstance(error, DomainError):
+        return JSONResponse(error_body(str(error), "upstream_error", code=error.code_name.lower()), 502)
+    if isinstance(error, EngineBusy):
+        return JSONResponse(error_body(str(error), "rate_limit_error", code="queue_full"), 429, retry)
+    if isinstance(error, EngineClosed):
+        return JSONResponse(error_body(str(error), "server_unavailable", code="not_serving"), 503, retry)
+    log.error("request failed", exc_info=error)
+    return JSONResponse(error_body(f"internal error: {type(error).__name__}", "server_error"), 500)
+
+
+def install_rest_handlers(app: FastAPI, retry_after_s: int) -> None:
+    """429/503 with Retry-After for the KServe REST routes (they raise QueueFull / NotServing)."""
+
+    async def queue_full(_: Request, error: Exception) -> JSONResponse:
+        return JSONResponse({"error": str(error.details if isinstance(error, QueueFull) else error)},
+                            429, {"Retry-After": str(retry_after_s)})
+
+    async def not_serving(_: Request, error: Exception) -> JSONResponse:
+        return JSONResponse({"error": str(error.details if isinstance(error, NotServing) else error)},
+                            503, {"Retry-After": str(retry_after_s)})
+
+    app.add_exception_handler(QueueFull, queue_full)
+    app.add_exception_handler(NotServing, not_serving)

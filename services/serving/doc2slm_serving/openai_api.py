@@ -1,0 +1,175 @@
+"""OpenAI-compatible routes under /openai/v1, mounted on KServe's own FastAPI app.
+
+KServe 0.21's built-in OpenAI endpoints need vllm (no CPU wheel), so doc2slm serves chat completions,
+completions (both streaming as server-sent events), the model list, and an admin route that adds an
+adapter while serving. Every request is queued before the response starts, so a full queue is a 429.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from doc2slm_common.contracts import OPENAI_ROUTE_PREFIX
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from doc2slm_serving import openai_schema as schema
+from doc2slm_serving.failures import openai_error
+from doc2slm_serving.params import InvalidRequest, build_sampling_params
+from doc2slm_serving.registry import ServedModels
+from doc2slm_serving.settings import ServingSettings
+from doc2slm_serving.streaming import GenerationStream, start_generation
+
+ADMIN_PREFIX = "/doc2slm/v1"
+
+
+def _sse(document: dict[str, Any] | str) -> bytes:
+    payload = document if isinstance(document, str) else json.dumps(document, ensure_ascii=False)
+    return f"data: {payload}\n\n".encode()
+
+
+async def _json_body(request: Request) -> Any:
+    try:
+        return await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InvalidRequest(f"the request body is not JSON: {error}") from None
+
+
+class OpenAIRoutes:
+    def __init__(self, models: ServedModels, settings: ServingSettings) -> None:
+        self.models = models
+        self.engine = models.engine
+        self.settings = settings
+
+    def router(self) -> APIRouter:
+        router = APIRouter()
+        router.add_api_route(f"{OPENAI_ROUTE_PREFIX}/chat/completions", self.chat, methods=["POST"])
+        router.add_api_route(f"{OPENAI_ROUTE_PREFIX}/completions", self.completions, methods=["POST"])
+        router.add_api_route(f"{OPENAI_ROUTE_PREFIX}/models", self.list_models, methods=["GET"])
+        router.add_api_route(f"{ADMIN_PREFIX}/adapters", self.add_adapter, methods=["POST"])
+        return router
+
+    async def list_models(self) -> dict[str, Any]:
+        base = self.models.base_name
+        cards = [schema.model_card(name, None if name == base else base) for name in self.models.names()]
+        return {"object": "list", "data": cards}
+
+    async def chat(self, request: Request) -> Response:
+        try:
+            body = schema.parse_body(schema.ChatCompletionRequest, await _json_body(request))
+            body.check_supported()
+            adapter = self.models.adapter_for(body.model)
+            prompt_ids = self.engine.encode_chat(body.chat_messages())
+            stream = self._start(body, prompt_ids, body.token_limit, adapter)
+        except Exception as error:
+            return openai_error(error, self.settings.retry_after_s)
+        response_id, created = schema.new_id("chatcmpl"), int(time.time())
+        if body.stream:
+            return self._event_stream(self._chat_events(stream, body, response_id, created), stream)
+        try:
+            result = await stream.collect()
+        except Exception as error:
+            return openai_error(error, self.settings.retry_after_s)
+        return JSONResponse({
+            "id": response_id, "object": "chat.completion", "created": created, "model": body.model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": result.text},
+                         "finish_reason": schema.openai_finish_reason(result.finish_reason),
+                         "logprobs": None}],
+            "usage": schema.usage(result.prompt_tokens, result.completion_tokens)})
+
+    async def completions(self, request: Request) -> Response:
+        try:
+            body = schema.parse_body(schema.CompletionRequest, await _json_body(request))
+            body.check_supported()
+            adapter = self.models.adapter_for(body.model)
+            prompt = body.prompt_text()
+            stream = self._start(body, self.engine.encode_text(prompt), body.max_tokens, adapter)
+        except Exception as error:
+            return openai_error(error, self.settings.retry_after_s)
+        response_id, created = schema.new_id("cmpl"), int(time.time())
+        if body.stream:
+            return self._event_stream(self._completion_events(stream, body, response_id, created), stream)
+        try:
+            result = await stream.collect()
+        except Exception as error:
+            return openai_error(error, self.settings.retry_after_s)
+        text = prompt + result.text if body.echo else result.text
+        document = schema.completion_chunk(response_id, body.model, created, text,
+                                           schema.openai_finish_reason(result.finish_reason))
+        document["usage"] = schema.usage(result.prompt_tokens, result.completion_tokens)
+        return JSONResponse(document)
+
+    async def add_adapter(self, request: Request) -> Response:
+        """POST {"name": ..., "uri": path | file:// | s3://}: load an adapter without a restart."""
+        try:
+            body = await _json_body(request)
+            if not isinstance(body, dict) or not isinstance(body.get("name"), str) \
+                    or not isinstance(body.get("uri"), str):
+                raise InvalidRequest('the body must be {"name": str, "uri": str}')
+            path = await asyncio.to_thread(self.models.add_adapter, body["name"], body["uri"])
+        except Exception as error:
+            return openai_error(error, self.settings.retry_after_s)
+        return JSONResponse({"name": body["name"], "path": str(path), "models": self.models.names()})
+
+    def _start(self, body: schema._Common, prompt_ids: list[int], max_tokens: Any,
+               adapter: str | None) -> GenerationStream:
+        params = build_sampling_params(
+            prompt_tokens=len(prompt_ids), context_length=self.engine.context_length,
+            default_max_tokens=self.settings.default_max_tokens, max_tokens=max_tokens,
+            temperature=body.temperature, top_p=body.top_p, seed=body.seed, stop=body.stop)
+        return start_generation(self.engine, prompt_ids, params, adapter)
+
+    def _event_stream(self, events: AsyncIterator[bytes], stream: GenerationStream) -> StreamingResponse:
+        return StreamingResponse(events, media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache"})
+
+    async def _chat_events(self, stream: GenerationStream, body: schema.ChatCompletionRequest,
+                           response_id: str, created: int) -> AsyncIterator[bytes]:
+        yield _sse(schema.chat_chunk(response_id, body.model, created, {"role": "assistant", "content": ""},
+                                     None))
+        async for event in self._guarded(stream):
+            if isinstance(event, str):
+                yield _sse(schema.chat_chunk(response_id, body.model, created, {"content": event}, None))
+            else:
+                yield event
+        yield self._final_chunks(stream, body, response_id, created, chat=True)
+
+    async def _completion_events(self, stream: GenerationStream, body: schema.CompletionRequest,
+                                 response_id: str, created: int) -> AsyncIterator[bytes]:
+        if body.echo:
+            yield _sse(schema.completion_chunk(response_id, body.model, created, body.prompt_text(), None))
+        async for event in self._guarded(stream):
+            if isinstance(event, str):
+                yield _sse(schema.completion_chunk(response_id, body.model, created, event, None))
+            else:
+                yield event
+        yield self._final_chunks(stream, body, response_id, created, chat=False)
+
+    async def _guarded(self, stream: GenerationStream) -> AsyncIterator[str | bytes]:
+        """Text pieces; a failure after the headers went out becomes an error event, not a broken pipe."""
+        try:
+            async for text in stream.texts():
+                yield text
+        except Exception as error:
+            failure = openai_error(error, self.settings.retry_after_s)
+            yield _sse(json.loads(bytes(failure.body)))
+
+    def _final_chunks(self, stream: GenerationStream, body: schema._Common, response_id: str,
+                      created: int, chat: bool) -> bytes:
+        if stream.finished is None:
+            return _sse("[DONE]")
+        reason = schema.openai_finish_reason(stream.finished.reason)
+        last = (schema.chat_chunk(response_id, body.model, created, {}, reason) if chat
+                else schema.completion_chunk(response_id, body.model, created, "", reason))
+        chunks = [_sse(last)]
+        if body.include_usage:
+            usage_chunk = {**last, "choices": [],
+                           "usage": schema.usage(stream.finished.prompt_tokens,
+                                                 stream.finished.completion_tokens)}
+            chunks.append(_sse(usage_chunk))
+        chunks.append(_sse("[DONE]"))
+        return b"".join(chunks)

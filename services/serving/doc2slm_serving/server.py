@@ -1,0 +1,96 @@
+"""Wire the engine, the adapters and the three protocols into one KServe ModelServer, and run it.
+
+What KServe 0.21's `ModelServer.start` does, and why it is used as is: it registers the models that are
+ready (so the engine loads first, and readiness is only reported after load), builds its REST server
+from the module-level FastAPI app `kserve.model_server.app` (our OpenAI router is mounted on it before
+start; KServe's own OpenAI routes are skipped without vllm), starts its v2 gRPC server, installs
+SIGINT/SIGTERM/SIGQUIT handlers and runs everything in `asyncio.run`. `workers` stays 1: more would
+fork a copy of the model per process. It binds 0.0.0.0 / [::] as in a pod; Prometheus metrics
+(KServe's plus the gauges below) are on /metrics of the HTTP port.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from doc2slm_common.basemodel import resolve_base_model, served_model_name
+from prometheus_client import REGISTRY, Gauge
+
+from doc2slm_serving.engine import GenerationEngine
+from doc2slm_serving.registry import ServedModels, discover_adapters, parse_adapter_spec
+from doc2slm_serving.settings import ServingSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Prepared:
+    settings: ServingSettings
+    engine: GenerationEngine
+    models: ServedModels
+
+
+def prepare(settings: ServingSettings) -> Prepared:
+    """Resolve and load the base model, then every configured adapter (checked before loading)."""
+    if settings.torch_threads:
+        import torch
+
+        torch.set_num_threads(settings.torch_threads)
+    base_dir = resolve_base_model(settings.base_model)
+    engine = GenerationEngine(base_dir, device=settings.device, max_batch_size=settings.max_batch_size,
+                              max_queue=settings.max_queue, batch_wait_s=settings.batch_wait_ms / 1000)
+    engine.load()
+    models = ServedModels(engine, settings.served_name or served_model_name(settings.base_model))
+    for name, path in discover_adapters(Path(settings.models_dir), settings.default_adapter_name).items():
+        models.add_adapter(name, str(path))
+    for spec in settings.adapters:
+        models.add_adapter(*parse_adapter_spec(spec))
+    return Prepared(settings, engine, models)
+
+
+def _export_gauges(engine: GenerationEngine) -> None:
+    gauges = {
+        "doc2slm_serving_queue_depth": ("requests waiting for a batch", lambda: engine.batcher.queue_depth),
+        "doc2slm_serving_running": ("requests in the batch being decoded", lambda: engine.batcher.running),
+        "doc2slm_serving_rejected": ("requests refused because the queue was full",
+                                     lambda: engine.batcher.rejected),
+        "doc2slm_serving_adapters": ("adapters loaded", lambda: len(engine.adapters)),
+    }
+    for name, (description, read) in gauges.items():
+        if name in REGISTRY._names_to_collectors:  # a second server in one process (tests)
+            REGISTRY.unregister(REGISTRY._names_to_collectors[name])
+        Gauge(name, description).set_function(read)
+
+
+def serve(prepared: Prepared) -> None:
+    """Run until SIGTERM/SIGINT (blocking; must run in the main thread for KServe's signal handlers)."""
+    import kserve
+    from kserve import model_server
+
+    from doc2slm_serving.failures import install_rest_handlers
+    from doc2slm_serving.openai_api import OpenAIRoutes
+    from doc2slm_serving.predictor import TextGenerationModel
+
+    settings, models = prepared.settings, prepared.models
+    app = model_server.app
+    app.include_router(OpenAIRoutes(models, settings).router())
+    install_rest_handlers(app, settings.retry_after_s)
+    _export_gauges(prepared.engine)
+    server = kserve.ModelServer(http_port=settings.http_port, grpc_port=settings.grpc_port, workers=1,
+                                enable_grpc=True, enable_docs_url=False)
+
+    def predictor(name: str) -> TextGenerationModel:
+        model = TextGenerationModel(name, models, settings.default_max_tokens)
+        model.load()
+        return model
+
+    # Adapters added while serving become KServe models too (v1, v2 and gRPC see them).
+    models.on_added(lambda name: server.register_model(predictor(name)))
+    log.info("serving %s on HTTP :%d, gRPC :%d", ", ".join(models.names()), settings.http_port,
+             settings.grpc_port)
+    try:
+        server.start([predictor(name) for name in models.names()])
+    finally:
+        prepared.engine.close()

@@ -1,0 +1,64 @@
+"""Every knob of the serving component; flags override DOC2SLM_* environment, validated at start."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from doc2slm_common.config import Doc2slmSettings
+from doc2slm_common.contracts import SERVING_GRPC_PORT, SERVING_HTTP_PORT
+from doc2slm_common.errors import DomainError
+from pydantic import Field, field_validator
+from pydantic_settings import NoDecode
+
+from doc2slm_serving.registry import parse_adapter_spec
+
+
+class ServingSettings(Doc2slmSettings):
+    base_model: str | None = Field(
+        None, description="base model: 'bundled' (SmolLM2-135M-Instruct), a local directory, s3:// or a hub id")
+    served_name: str | None = Field(
+        None, description="name of the base model in requests (default: derived from base_model)")
+    adapters: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="adapters as NAME=PATH or NAME=s3://bucket/prefix (env: comma-separated)")
+    models_dir: str = Field(
+        "/mnt/models", description="KServe storage-initializer directory scanned for adapters at start")
+    default_adapter_name: str = Field(
+        "adapter", description="name of the adapter when models_dir itself holds a single adapter")
+    http_port: int = Field(SERVING_HTTP_PORT, ge=0, le=65535, description="HTTP port (v1, v2, OpenAI)")
+    grpc_port: int = Field(SERVING_GRPC_PORT, ge=0, le=65535, description="v2 gRPC port")
+    device: str = Field("auto", description="torch device: auto (cuda when present), cpu, cuda, cuda:N")
+    torch_threads: int = Field(
+        0, ge=0, le=256, description="CPU threads for torch (0: torch's default; 1 on a busy shared CPU)")
+    max_batch_size: int = Field(8, ge=1, le=256, description="requests decoded together in one batch")
+    max_queue: int = Field(
+        32, ge=1, le=100_000, description="requests allowed to wait; more are refused with 429")
+    batch_wait_ms: float = Field(
+        10.0, ge=0.0, le=1000.0, description="how long the first request waits for others to batch with")
+    default_max_tokens: int = Field(
+        512, ge=1, le=1_000_000, description="completion length when a request gives no max_tokens")
+    retry_after_s: int = Field(1, ge=1, le=3600, description="Retry-After seconds on 429 and 503")
+
+    @field_validator("adapters", mode="before")
+    @classmethod
+    def _split_adapters(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part for part in (p.strip() for p in value.split(",")) if part]
+        return value
+
+    @field_validator("adapters")
+    @classmethod
+    def _check_adapters(cls, value: list[str]) -> list[str]:
+        for spec in value:
+            try:
+                parse_adapter_spec(spec)
+            except (ValueError, DomainError) as error:
+                raise ValueError(str(error)) from None
+        return value
+
+    @field_validator("device")
+    @classmethod
+    def _check_device(cls, value: str) -> str:
+        if value not in {"auto", "cpu", "cuda"} and not value.startswith("cuda:"):
+            raise ValueError("device must be auto, cpu, cuda or cuda:N")
+        return value
