@@ -6,13 +6,35 @@ surfaces as UNKNOWN or INTERNAL. Anything else escaping a handler is a bug and i
 
 from __future__ import annotations
 
-import grpc
+try:
+    from grpc import StatusCode
+except ImportError:  # the GPU training image has torch but no grpc; the errors still carry status names
+    import enum
+
+    class StatusCode(enum.Enum):  # type: ignore[no-redef]
+        OK = 0
+        CANCELLED = 1
+        UNKNOWN = 2
+        INVALID_ARGUMENT = 3
+        DEADLINE_EXCEEDED = 4
+        NOT_FOUND = 5
+        ALREADY_EXISTS = 6
+        PERMISSION_DENIED = 7
+        RESOURCE_EXHAUSTED = 8
+        FAILED_PRECONDITION = 9
+        ABORTED = 10
+        OUT_OF_RANGE = 11
+        UNIMPLEMENTED = 12
+        INTERNAL = 13
+        UNAVAILABLE = 14
+        DATA_LOSS = 15
+        UNAUTHENTICATED = 16
 
 
 class DomainError(Exception):
     """A failure caused by the request or its environment, not by a bug in doc2slm."""
 
-    code: grpc.StatusCode = grpc.StatusCode.INVALID_ARGUMENT
+    code: StatusCode = StatusCode.INVALID_ARGUMENT
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -26,53 +48,53 @@ class DomainError(Exception):
 class InvalidInput(DomainError):
     """Malformed input: a broken PDF, a bad option value, NaN in a vector."""
 
-    code = grpc.StatusCode.INVALID_ARGUMENT
+    code = StatusCode.INVALID_ARGUMENT
 
 
 class EncryptedDocument(DomainError):
     """An encrypted PDF and no (or a wrong) password."""
 
-    code = grpc.StatusCode.FAILED_PRECONDITION
+    code = StatusCode.FAILED_PRECONDITION
 
 
 class LimitExceeded(DomainError):
     """Over a configured size limit: bytes, pages, texts, chunks, memory."""
 
-    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    code = StatusCode.RESOURCE_EXHAUSTED
 
 
 class TimeLimitExceeded(DomainError):
     """Over a configured time limit."""
 
-    code = grpc.StatusCode.DEADLINE_EXCEEDED
+    code = StatusCode.DEADLINE_EXCEEDED
 
 
 class UpstreamUnavailable(DomainError):
     """A dependency (teacher endpoint, object store, another service) is unreachable after retries."""
 
-    code = grpc.StatusCode.UNAVAILABLE
+    code = StatusCode.UNAVAILABLE
 
 
 class NotFound(DomainError):
     """A named object (URI, model, adapter) does not exist."""
 
-    code = grpc.StatusCode.NOT_FOUND
+    code = StatusCode.NOT_FOUND
 
 
 class NotImplementedYet(DomainError):
     """A contract method whose implementation has not landed."""
 
-    code = grpc.StatusCode.UNIMPLEMENTED
+    code = StatusCode.UNIMPLEMENTED
 
 
-def status_code_for(error: BaseException) -> grpc.StatusCode:
+def status_code_for(error: BaseException) -> StatusCode:
     """The status a client sees for this exception."""
     if isinstance(error, DomainError):
         return error.code
-    return grpc.StatusCode.INTERNAL
+    return StatusCode.INTERNAL
 
 
-def error_from_status(code: grpc.StatusCode, message: str) -> DomainError:
+def error_from_status(code: StatusCode, message: str) -> DomainError:
     """Rebuild a typed error on the client side from a status (used by CLI and pipeline steps)."""
     for cls in (InvalidInput, EncryptedDocument, LimitExceeded, TimeLimitExceeded,
                 UpstreamUnavailable, NotFound, NotImplementedYet):

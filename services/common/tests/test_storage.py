@@ -22,6 +22,7 @@ def test_local_write_is_atomic_and_listable(tmp_path: Path) -> None:
     storage.write_jsonl(target, [{"a": 1}, {"b": "é"}])
     assert storage.read_jsonl(target) == [{"a": 1}, {"b": "é"}]
     assert [p.name for p in (tmp_path / "sub").iterdir()] == ["data.jsonl"]  # no temp file left
+    assert (tmp_path / "sub" / "data.jsonl").stat().st_mode & 0o777 == 0o644
     storage.write_text(storage.join(storage.to_uri(tmp_path), "sub", "b.txt"), "x")
     assert [u.rsplit("/", 1)[1] for u in storage.list_uris(storage.to_uri(tmp_path), ".txt")] == ["b.txt"]
     with pytest.raises(NotFound):
