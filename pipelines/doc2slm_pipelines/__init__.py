@@ -1,0 +1,1 @@
+"""doc2slm-pipelines."""

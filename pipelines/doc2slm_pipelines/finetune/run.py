@@ -1,0 +1,149 @@
+"""The fine-tune step end to end: data in, estimate, train (or resume), adapter directory out.
+
+Output (at `output_uri`, a local directory or s3:// prefix): adapter_model.safetensors,
+adapter_config.json, the tokenizer files and training_card.json. A finished output with the same
+fingerprint is returned as is, so re-running an unchanged pipeline costs nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from doc2slm_common import storage
+from doc2slm_common.errors import InvalidInput
+
+from .batching import BatchStream
+from .card import CARD_NAME, build_card, run_fingerprint
+from .checkpoint import checkpoint_dir
+from .config import FinetuneConfig
+from .data import build_examples
+from .estimate import ModelShape, TrainingEstimate, estimate_training
+from .model import attach_lora, load_base_model, load_tokenizer, pick_device, use_gradient_checkpointing
+from .trainer import StepCallback, train
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FinetuneInputs:
+    train_uri: str
+    output_uri: str
+    base_model: str | None = None  # resolve_base_model spec: None/"bundled", a path, s3://, a hub id
+    eval_uri: str | None = None
+    chunks_uri: str | None = None  # chunks.jsonl, used when mix_chunks_share > 0
+
+
+def _resolve_base(spec: str | None) -> Path:
+    from doc2slm_common.basemodel import resolve_base_model
+
+    return Path(resolve_base_model(spec))
+
+
+def finetune(inputs: FinetuneInputs, config: FinetuneConfig, *, on_step: StepCallback | None = None,
+             on_estimate: Any = None) -> dict[str, Any]:
+    """Train a LoRA adapter; returns the training card (also written beside the adapter)."""
+    config.validate()
+    _refuse_multi_process()
+    wall_start = time.perf_counter()
+    output_uri = storage.to_uri(inputs.output_uri)
+    train_bytes = storage.read_bytes(inputs.train_uri)
+    pairs = storage.read_jsonl(inputs.train_uri)
+    chunks = storage.read_jsonl(inputs.chunks_uri) if inputs.chunks_uri and config.mix_chunks_share else []
+    base_dir = _resolve_base(inputs.base_model)
+    base_name = inputs.base_model or "bundled:SmolLM2-135M-Instruct"
+    fingerprint = run_fingerprint(config, base_name, train_bytes,
+                                  json.dumps(chunks, sort_keys=True).encode() if chunks else b"")
+    finished = _finished_card(output_uri, fingerprint)
+    if finished is not None:
+        log.info("adapter at %s is already trained with these data and settings; reusing it", output_uri)
+        return finished
+
+    tokenizer = load_tokenizer(base_dir)
+    examples, data_card = build_examples(tokenizer, pairs, config.max_length, chunks=chunks,
+                                         mix_chunks_share=config.mix_chunks_share, seed=config.seed)
+    stream = BatchStream(examples, batch_size=config.batch_size, max_length=config.max_length,
+                         packing=config.packing, seed=config.seed, pad_token_id=tokenizer.pad_token_id)
+    eval_stream, eval_count = _eval_stream(tokenizer, inputs.eval_uri, config)
+    total_steps = stream.total_steps(config.epochs, config.max_steps, config.grad_accumulation)
+
+    device = pick_device(config)
+    quantized = device.type == "cuda" or config.force_4bit
+    checkpointing = use_gradient_checkpointing(config, device)
+    from transformers import AutoConfig
+
+    shape = ModelShape.from_config(AutoConfig.from_pretrained(str(base_dir)))
+    tokens_per_step = round(data_card.tokens / max(1, stream.per_epoch)) * config.grad_accumulation
+    estimate: TrainingEstimate = estimate_training(shape, config, device=device, total_steps=total_steps,
+                                                   tokens_per_step=tokens_per_step, quantized=quantized,
+                                                   checkpointing=checkpointing)
+    log.info("%s", estimate.summary())
+    if on_estimate is not None:
+        on_estimate(estimate)
+
+    model, quantized = load_base_model(base_dir, config, device)
+    prepared = attach_lora(model, tokenizer, config, device, quantized)
+    result = train(prepared, stream, config, total_steps, output_uri=output_uri, fingerprint=fingerprint,
+                   on_step=on_step, eval_stream=eval_stream)
+    card = build_card(config=config, base_model=base_name, base_model_dir=str(base_dir), data=data_card,
+                      estimate=estimate, prepared=prepared, result=result,
+                      wall_seconds=time.perf_counter() - wall_start, fingerprint=fingerprint,
+                      eval_examples=eval_count)
+    save_adapter(prepared.model, tokenizer, card, output_uri)
+    return card
+
+
+def _refuse_multi_process() -> None:
+    # The trainer is one process on one device. Launched N times (torchrun/accelerate set WORLD_SIZE), each
+    # copy would train alone and all would race to write the same adapter: refuse instead.
+    world = int(os.environ.get("WORLD_SIZE", "1") or "1")
+    if world > 1:
+        raise InvalidInput(f"the fine-tune trainer runs as a single process, but WORLD_SIZE={world}: "
+                           "run one process per job (multi-GPU data parallelism is not implemented)")
+
+
+def _eval_stream(tokenizer: Any, eval_uri: str | None, config: FinetuneConfig
+                 ) -> tuple[BatchStream | None, int]:
+    if not eval_uri:
+        return None, 0
+    from .data import DataCard, tokenize_pair
+
+    card = DataCard()
+    examples = [e for r in storage.read_jsonl(eval_uri)
+                if isinstance(r.get("question"), str) and isinstance(r.get("answer"), str)
+                and (e := tokenize_pair(tokenizer, r["question"], r["answer"], config.max_length, card))]
+    if not examples:
+        return None, 0
+    return BatchStream(examples, batch_size=config.batch_size, max_length=config.max_length,
+                       packing=False, seed=config.seed, pad_token_id=tokenizer.pad_token_id), len(examples)
+
+
+def _finished_card(output_uri: str, fingerprint: str) -> dict[str, Any] | None:
+    card_uri = storage.join(output_uri, CARD_NAME)
+    if not storage.exists(card_uri):
+        return None
+    card: dict[str, Any] = json.loads(storage.read_text(card_uri))
+    return card if card.get("fingerprint") == fingerprint else None
+
+
+def save_adapter(model: Any, tokenizer: Any, card: dict[str, Any], output_uri: str) -> None:
+    """Adapter, tokenizer and card to the output; the card goes last, so its presence means complete."""
+    with tempfile.TemporaryDirectory(prefix="doc2slm-adapter-") as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        for path in sorted(Path(tmp).iterdir()):
+            if path.is_file():
+                storage.write_bytes(storage.join(output_uri, path.name), path.read_bytes())
+    storage.write_text(storage.join(output_uri, CARD_NAME), json.dumps(card, indent=2))
+    if not storage.is_s3(output_uri):
+        # The adapter is complete; the local checkpoints (optimizer state, several times the adapter's
+        # size) have no further use.
+        shutil.rmtree(storage.local_path(checkpoint_dir(output_uri)), ignore_errors=True)
+    log.info("adapter written to %s", output_uri)
