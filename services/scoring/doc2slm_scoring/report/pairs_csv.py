@@ -1,0 +1,33 @@
+"""pairs.csv: one row per question with the reference, both answers and every per-question score."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+
+from doc2slm_scoring.report.records import SYSTEMS
+from doc2slm_scoring.report.scored import ScoredRecord
+
+COLUMNS = [
+    "set", "doc_id", "chunk_id", "question", "reference", "base_answer", "tuned_answer",
+    *(f"{system}_{measure}" for system in SYSTEMS for measure in ("cosine", "bucket", "token_f1", "rouge_l")),
+    "cosine_difference",
+]
+
+
+def pairs_csv(scored_by_set: Mapping[str, Sequence[ScoredRecord]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for set_name, scored in scored_by_set.items():
+        for item in scored:
+            record = item.record
+            row: list[str] = [set_name, record.doc_id, record.chunk_id, record.question, record.reference,
+                              record.base_answer, record.tuned_answer]
+            for system in SYSTEMS:
+                score = item.scores[system]
+                row += [f"{score.cosine:.6f}", score.bucket, f"{score.token_f1:.6f}", f"{score.rouge_l:.6f}"]
+            row.append(f"{item.cosine_difference:.6f}")
+            writer.writerow(row)
+    return buffer.getvalue()
