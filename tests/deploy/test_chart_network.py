@@ -72,6 +72,12 @@ def test_services_reach_the_object_store_and_dns_only(policies: list[Manifest], 
     assert connection_allowed(policies, pod(service), INTERNET, 443) == (service == "qagen")
 
 
+def test_only_scoring_calls_the_embedding_service(policies: list[Manifest]) -> None:
+    for service in sorted(PORTS):
+        allowed = connection_allowed(policies, pod(service), pod("embedding"), PORTS["embedding"])
+        assert allowed == (service == "scoring"), service
+
+
 def test_the_object_store_and_predictor_are_closed_to_strangers(policies: list[Manifest]) -> None:
     assert connection_allowed(policies, PIPELINE_STEP, pod("minio"), 9000)
     assert connection_allowed(policies, pod("predictor"), pod("minio"), 9000)  # storage initializer
