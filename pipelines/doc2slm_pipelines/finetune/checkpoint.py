@@ -58,8 +58,10 @@ def checkpoint_dir(output_uri: str) -> str:
 
 
 def save_checkpoint(output_uri: str, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                    scheduler: Any, progress: TrainingProgress, fingerprint: str) -> str:
-    blob = {
+                    scheduler: Any, progress: TrainingProgress, fingerprint: str, *,
+                    rng_by_rank: list[dict[str, Any]] | None = None) -> str:
+    """Write the blob, then the pointer. rng_by_rank: every rank's RNG state under data parallelism."""
+    blob: dict[str, Any] = {
         "trainable": trainable_state(model),
         "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict(),
@@ -67,6 +69,8 @@ def save_checkpoint(output_uri: str, model: torch.nn.Module, optimizer: torch.op
         "progress": json.dumps(progress.__dict__),
         "fingerprint": fingerprint,
     }
+    if rng_by_rank is not None:
+        blob["rng_by_rank"] = rng_by_rank
     buffer = io.BytesIO()
     torch.save(blob, buffer)
     uri = storage.join(checkpoint_dir(output_uri), f"step-{progress.step:08d}.pt")
@@ -102,14 +106,15 @@ def load_latest(output_uri: str, fingerprint: str) -> dict[str, Any] | None:
 
 
 def apply_checkpoint(blob: dict[str, Any], model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                     scheduler: Any) -> TrainingProgress:
+                     scheduler: Any, *, rank: int = 0) -> TrainingProgress:
     params = dict(model.named_parameters())
     with torch.no_grad():
         for name, tensor in blob["trainable"].items():
             params[name].copy_(tensor.to(params[name].device))
     optimizer.load_state_dict(blob["optimizer"])
     scheduler.load_state_dict(blob["scheduler"])
-    restore_rng(blob["rng"])
+    by_rank = blob.get("rng_by_rank")
+    restore_rng(by_rank[rank] if by_rank is not None and rank < len(by_rank) else blob["rng"])
     progress = TrainingProgress(**json.loads(blob["progress"]))
     log.info("resumed from checkpoint at step %d", progress.step)
     return progress

@@ -129,16 +129,21 @@ def memory_needed_bytes(shape: ModelShape, config: FinetuneConfig, quantized: bo
 
 def estimate_training(shape: ModelShape, config: FinetuneConfig, *, device: torch.device, total_steps: int,
                       tokens_per_step: int, quantized: bool, checkpointing: bool,
-                      device_flops_per_s: float | None = None) -> TrainingEstimate:
-    """The estimate; raises LimitExceeded when the run cannot fit the free memory of the device."""
+                      device_flops_per_s: float | None = None, devices: int = 1) -> TrainingEstimate:
+    """The estimate; raises LimitExceeded when the run cannot fit the free memory of the device.
+
+    devices: data-parallel ranks sharing the tokens (each holds the whole model, so memory is per device);
+    the wall time divides by them, the device-hours paid for do not.
+    """
     flops_rate = device_flops_per_s or measured_matmul_flops(device)
     tokens_total = total_steps * tokens_per_step
     flops_total = (8.0 if checkpointing else 6.0) * shape.params * tokens_total
-    seconds = flops_total / (flops_rate * _EFFICIENCY[device.type])
+    seconds = flops_total / (flops_rate * _EFFICIENCY[device.type] * devices)
     needed = memory_needed_bytes(shape, config, quantized, checkpointing)
     available = int(available_memory_bytes(device) * config.memory_fraction)
-    estimate = TrainingEstimate(device.type, total_steps, tokens_per_step, tokens_total, flops_total,
-                                flops_rate, seconds, seconds / 3600.0 * config.price_per_hour_usd,
+    where = device.type if devices == 1 else f"{devices} x {device.type}"
+    estimate = TrainingEstimate(where, total_steps, tokens_per_step, tokens_total, flops_total,
+                                flops_rate, seconds, seconds / 3600.0 * config.price_per_hour_usd * devices,
                                 needed / GIB, available / GIB)
     if needed > available:
         raise LimitExceeded(

@@ -66,7 +66,7 @@ def load_base_model(base_dir: Path, config: FinetuneConfig, device: torch.device
     if quantize:
         compute = torch.bfloat16 if device.type == "cuda" else torch.float32
         model = AutoModelForCausalLM.from_pretrained(str(base_dir), quantization_config=bnb_config(compute),
-                                                     device_map={"": device.type}, dtype=compute)
+                                                     device_map={"": str(device)}, dtype=compute)
     else:
         model = AutoModelForCausalLM.from_pretrained(str(base_dir), dtype=torch.float32)
         model = model.to(device)  # type: ignore[arg-type]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import tempfile
 import time
@@ -17,14 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
 from doc2slm_common import storage
-from doc2slm_common.errors import InvalidInput
 
 from .batching import BatchStream
 from .card import CARD_NAME, build_card, run_fingerprint
 from .checkpoint import checkpoint_dir
 from .config import FinetuneConfig
 from .data import build_examples
+from .distributed import Ranks, barrier, process_group, rank_device, ranks_from_env
 from .estimate import ModelShape, TrainingEstimate, estimate_training
 from .model import attach_lora, load_base_model, load_tokenizer, pick_device, use_gradient_checkpointing
 from .trainer import StepCallback, train
@@ -49,9 +49,20 @@ def _resolve_base(spec: str | None) -> Path:
 
 def finetune(inputs: FinetuneInputs, config: FinetuneConfig, *, on_step: StepCallback | None = None,
              on_estimate: Any = None) -> dict[str, Any]:
-    """Train a LoRA adapter; returns the training card (also written beside the adapter)."""
+    """Train a LoRA adapter; returns the training card (also written beside the adapter).
+
+    Launched by torchrun (WORLD_SIZE > 1) it is one data-parallel rank of the job: every rank trains on
+    its share of each step, rank 0 writes checkpoints, adapter and card, and the others wait for it.
+    """
     config.validate()
-    _refuse_multi_process()
+    ranks = ranks_from_env()
+    device = rank_device(pick_device(config), ranks)
+    with process_group(ranks, device):
+        return _finetune(inputs, config, ranks, device, on_step=on_step, on_estimate=on_estimate)
+
+
+def _finetune(inputs: FinetuneInputs, config: FinetuneConfig, ranks: Ranks, device: torch.device, *,
+              on_step: StepCallback | None, on_estimate: Any) -> dict[str, Any]:
     wall_start = time.perf_counter()
     output_uri = storage.to_uri(inputs.output_uri)
     train_bytes = storage.read_bytes(inputs.train_uri)
@@ -59,8 +70,11 @@ def finetune(inputs: FinetuneInputs, config: FinetuneConfig, *, on_step: StepCal
     chunks = storage.read_jsonl(inputs.chunks_uri) if inputs.chunks_uri and config.mix_chunks_share else []
     base_dir = _resolve_base(inputs.base_model)
     base_name = inputs.base_model or "bundled:SmolLM2-135M-Instruct"
-    fingerprint = run_fingerprint(config, base_name, train_bytes,
-                                  json.dumps(chunks, sort_keys=True).encode() if chunks else b"")
+    extra = json.dumps(chunks, sort_keys=True).encode() if chunks else b""
+    if ranks.distributed:
+        # A step's data depends on the world size, so a checkpoint of another world size must not resume.
+        extra += f"world_size={ranks.world_size}".encode()
+    fingerprint = run_fingerprint(config, base_name, train_bytes, extra)
     finished = _finished_card(output_uri, fingerprint)
     if finished is not None:
         log.info("adapter at %s is already trained with these data and settings; reusing it", output_uri)
@@ -72,41 +86,37 @@ def finetune(inputs: FinetuneInputs, config: FinetuneConfig, *, on_step: StepCal
     stream = BatchStream(examples, batch_size=config.batch_size, max_length=config.max_length,
                          packing=config.packing, seed=config.seed, pad_token_id=tokenizer.pad_token_id)
     eval_stream, eval_count = _eval_stream(tokenizer, inputs.eval_uri, config)
-    total_steps = stream.total_steps(config.epochs, config.max_steps, config.grad_accumulation)
+    # Each optimizer step takes grad_accumulation micro-batches on every rank.
+    micro_per_step = config.grad_accumulation * ranks.world_size
+    total_steps = stream.total_steps(config.epochs, config.max_steps, micro_per_step)
 
-    device = pick_device(config)
     quantized = device.type == "cuda" or config.force_4bit
     checkpointing = use_gradient_checkpointing(config, device)
     from transformers import AutoConfig
 
     shape = ModelShape.from_config(AutoConfig.from_pretrained(str(base_dir)))
-    tokens_per_step = round(data_card.tokens / max(1, stream.per_epoch)) * config.grad_accumulation
+    tokens_per_step = round(data_card.tokens / max(1, stream.per_epoch)) * micro_per_step
     estimate: TrainingEstimate = estimate_training(shape, config, device=device, total_steps=total_steps,
                                                    tokens_per_step=tokens_per_step, quantized=quantized,
-                                                   checkpointing=checkpointing)
+                                                   checkpointing=checkpointing, devices=ranks.world_size)
     log.info("%s", estimate.summary())
-    if on_estimate is not None:
+    if on_estimate is not None and ranks.is_main:
         on_estimate(estimate)
 
     model, quantized = load_base_model(base_dir, config, device)
     prepared = attach_lora(model, tokenizer, config, device, quantized)
     result = train(prepared, stream, config, total_steps, output_uri=output_uri, fingerprint=fingerprint,
-                   on_step=on_step, eval_stream=eval_stream)
+                   on_step=on_step, eval_stream=eval_stream, ranks=ranks)
     card = build_card(config=config, base_model=base_name, base_model_dir=str(base_dir), data=data_card,
                       estimate=estimate, prepared=prepared, result=result,
                       wall_seconds=time.perf_counter() - wall_start, fingerprint=fingerprint,
                       eval_examples=eval_count)
-    save_adapter(prepared.model, tokenizer, card, output_uri)
+    card["world_size"] = ranks.world_size
+    if ranks.is_main:
+        save_adapter(prepared.model, tokenizer, card, output_uri)
+    # The others return only once the adapter is complete, so no rank reports success before it exists.
+    barrier(ranks)
     return card
-
-
-def _refuse_multi_process() -> None:
-    # The trainer is one process on one device. Launched N times (torchrun/accelerate set WORLD_SIZE), each
-    # copy would train alone and all would race to write the same adapter: refuse instead.
-    world = int(os.environ.get("WORLD_SIZE", "1") or "1")
-    if world > 1:
-        raise InvalidInput(f"the fine-tune trainer runs as a single process, but WORLD_SIZE={world}: "
-                           "run one process per job (multi-GPU data parallelism is not implemented)")
 
 
 def _eval_stream(tokenizer: Any, eval_uri: str | None, config: FinetuneConfig

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 import torch
 
 from .batching import BatchStream
-from .checkpoint import TrainingProgress, apply_checkpoint, load_latest, save_checkpoint
+from .checkpoint import TrainingProgress, apply_checkpoint, load_latest, rng_state, save_checkpoint
 from .config import FinetuneConfig
+from .distributed import SINGLE_PROCESS, Ranks, from_main, gather_objects, sum_across, wrap_data_parallel
 from .model import PreparedModel
 
 log = logging.getLogger(__name__)
@@ -68,23 +69,38 @@ def _autocast(prepared: PreparedModel) -> contextlib.AbstractContextManager[obje
     return torch.autocast(prepared.device.type, dtype=prepared.autocast_dtype)
 
 
-def train_step(prepared: PreparedModel, stream: BatchStream, step: int, grad_accumulation: int
-               ) -> tuple[torch.Tensor, int, int]:
-    """Forward and backward over one step's micro-batches; returns (loss, real tokens, label tokens).
+def train_step(prepared: PreparedModel, stream: BatchStream, step: int, grad_accumulation: int, *,
+               ranks: Ranks = SINGLE_PROCESS, module: torch.nn.Module | None = None) -> tuple[torch.Tensor, int, int]:
+    """Forward and backward over this rank's share of one step; returns (loss, real tokens, label tokens).
 
     The loss is the mean over every label token of the step (not a mean of micro-batch means), so a
-    micro-batch with few answer tokens does not weigh as much as a full one.
+    micro-batch with few answer tokens does not weigh as much as a full one. With W ranks a step is
+    grad_accumulation x W consecutive micro-batches and rank r takes every W-th from r: a pure function of
+    (step, rank), so a resume lands on the same data, and the union over ranks is the very set of
+    micro-batches one process with grad_accumulation x W would use. The returned loss is this rank's part
+    of the step's mean (the parts sum to it over ranks); the token counts are the whole step's.
     """
-    batches = [stream.micro_batch(step * grad_accumulation + i) for i in range(grad_accumulation)]
+    world = ranks.world_size
+    per_step = grad_accumulation * world
+    # Every rank collates the whole step (cheap next to a forward pass) so that each knows the step's
+    # label-token total without a round of communication.
+    batches = [stream.micro_batch(step * per_step + i) for i in range(per_step)]
     label_tokens = sum(b.label_tokens for b in batches)
+    mine = batches[ranks.rank::world]
+    forward = prepared.model if module is None else module
     total = torch.zeros((), device=prepared.device)
-    for batch in batches:
+    for index, batch in enumerate(mine):
         inputs = {k: v.to(prepared.device, non_blocking=True) for k, v in batch.tensors.items()}
-        with _autocast(prepared):
-            # use_cache=False also matters for packing: transformers derives the block-diagonal mask
-            # from position_ids only when no cache is in play.
-            loss = prepared.model(**inputs, num_items_in_batch=max(1, label_tokens), use_cache=False).loss
-        loss.backward()
+        # DDP all-reduces gradients on every backward; the step's earlier micro-batches skip that.
+        last = index == len(mine) - 1
+        sync = contextlib.nullcontext() if last or world == 1 else forward.no_sync()  # type: ignore[operator]
+        with sync:
+            with _autocast(prepared):
+                # use_cache=False also matters for packing: transformers derives the block-diagonal mask
+                # from position_ids only when no cache is in play.
+                loss = forward(**inputs, num_items_in_batch=max(1, label_tokens), use_cache=False).loss
+            # DDP averages gradients over ranks; scaling by W turns that average into the sum over the step.
+            (loss * world if world > 1 else loss).backward()
         total += loss.detach().float()
     return total, sum(b.real_tokens for b in batches), label_tokens
 
@@ -97,18 +113,24 @@ def peak_memory_bytes(device: torch.device) -> int:
 
 def train(prepared: PreparedModel, stream: BatchStream, config: FinetuneConfig, total_steps: int, *,
           output_uri: str | None, fingerprint: str, on_step: StepCallback | None = None,
-          eval_stream: BatchStream | None = None) -> TrainResult:
-    """Run (or resume) the optimizer steps up to total_steps, checkpointing every checkpoint_every."""
+          eval_stream: BatchStream | None = None, ranks: Ranks = SINGLE_PROCESS) -> TrainResult:
+    """Run (or resume) the optimizer steps up to total_steps, checkpointing every checkpoint_every.
+
+    Under torchrun every rank calls this; rank 0 alone writes checkpoints, and every rank resumes from
+    the same one: all ranks read it before the DDP wrap below, a collective that rank 0 must pass before
+    it can write a newer one.
+    """
     optimizer, scheduler = make_optimizer(prepared, config, total_steps)
     progress = TrainingProgress()
     blob = load_latest(output_uri, fingerprint) if output_uri else None
     if blob is not None:
-        progress = apply_checkpoint(blob, prepared.model, optimizer, scheduler)
+        progress = apply_checkpoint(blob, prepared.model, optimizer, scheduler, rank=ranks.rank)
     resumed_from = progress.step
     if blob is None:
         # Dropout draws from this state; seeding it makes a fresh run repeatable, and a resumed run
-        # continues from the state its checkpoint saved.
-        torch.manual_seed(config.seed)
+        # continues from the state its checkpoint saved. Each rank draws its own dropout masks.
+        torch.manual_seed(config.seed + ranks.rank)
+    module = wrap_data_parallel(prepared.model, prepared.device, ranks)
     trainable = [p for p in prepared.model.parameters() if p.requires_grad]
     prepared.model.train()
     if prepared.device.type == "cuda":
@@ -116,12 +138,14 @@ def train(prepared: PreparedModel, stream: BatchStream, config: FinetuneConfig, 
     session_tokens, session_start = 0, time.perf_counter()
     for step in range(progress.step, total_steps):
         started = time.perf_counter()
-        loss, real_tokens, label_tokens = train_step(prepared, stream, step, config.grad_accumulation)
+        loss, real_tokens, label_tokens = train_step(prepared, stream, step, config.grad_accumulation,
+                                                     ranks=ranks, module=module)
+        # Gradients are already the same on every rank (DDP), so each clips and steps identically.
         torch.nn.utils.clip_grad_norm_(trainable, MAX_GRAD_NORM)
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
-        loss_value = float(loss.item())
+        loss_value = float(sum_across(loss, ranks).item())
         if not math.isfinite(loss_value):
             raise FloatingPointError(f"training loss became {loss_value} at step {step + 1}; lower "
                                      "learning_rate or check the data")
@@ -138,9 +162,16 @@ def train(prepared: PreparedModel, stream: BatchStream, config: FinetuneConfig, 
             on_step(progress.step, total_steps, loss_value)
         if (output_uri and config.checkpoint_every and progress.step % config.checkpoint_every == 0
                 and progress.step < total_steps):
-            save_checkpoint(output_uri, prepared.model, optimizer, scheduler, progress, fingerprint)
+            # Each rank's RNG (its dropout stream) goes into the checkpoint, so a resume is exact per rank.
+            states = gather_objects(rng_state(), ranks) if ranks.distributed else None
+            if ranks.is_main:
+                save_checkpoint(output_uri, prepared.model, optimizer, scheduler, progress, fingerprint,
+                                rng_by_rank=states)
     elapsed = time.perf_counter() - session_start
-    eval_loss = evaluate_loss(prepared, eval_stream) if eval_stream is not None else None
+    eval_loss = None
+    if eval_stream is not None:
+        # One rank evaluates (the weights are the same on all); the others take its figure.
+        eval_loss = from_main(evaluate_loss(prepared, eval_stream) if ranks.is_main else None, ranks)
     return TrainResult(progress, total_steps, resumed_from, session_tokens / elapsed if elapsed > 0 else 0.0,
                        peak_memory_bytes(prepared.device), eval_loss)
 
