@@ -21,7 +21,7 @@ from enum import StrEnum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from doc2slm_qagen.prompts import DOC_CLOSE, DOC_OPEN, split_sentences
+from doc2slm_qagen.prompts import DOC_CLOSE, DOC_OPEN, SECOND_QUESTION_ASK, split_sentences
 
 
 class Fault(StrEnum):
@@ -168,7 +168,7 @@ def classify(messages: list[dict[str, Any]]) -> tuple[str, str, str]:
     subject = " ".join(fenced.group(1).split()) if fenced else " ".join(prompt.split())
     if "question and answer pairs" in prompt:
         return "qa", subject, prompt
-    if "same question in different words" in prompt:
+    if SECOND_QUESTION_ASK in prompt:
         return "paraphrase", subject, prompt
     return "af", subject, prompt
 

@@ -1,4 +1,4 @@
-"""What happens to one chunk: cache lookup, the teacher request(s), parsing, filters, paraphrases.
+"""What happens to one chunk: cache lookup, the teacher request(s), parsing, filters, second questions.
 
 Runs on a worker thread; never raises: every outcome, failures included, comes back as a ChunkResult.
 """
@@ -16,12 +16,12 @@ from doc2slm_common.errors import DomainError
 
 from doc2slm_qagen import prompts
 from doc2slm_qagen.cache import TeacherCache, cache_key
-from doc2slm_qagen.filters import NEEDS_DOCUMENT, ChunkFilter, FilterSettings
+from doc2slm_qagen.filters import ChunkFilter, FilterSettings
 from doc2slm_qagen.parsing import MalformedReply, RawPair, parse_pairs, parse_question
 from doc2slm_qagen.prompts import Mode
 from doc2slm_qagen.records import ChunkRecord, PairRecord
-from doc2slm_qagen.teacher import BudgetExhausted, TeacherClient, TeacherFailure
-from doc2slm_qagen.textsim import content_tokens, jaccard, normalise, overlap_share
+from doc2slm_qagen.teacher import BudgetExhausted, Sampling, TeacherClient, TeacherFailure
+from doc2slm_qagen.textsim import content_tokens, jaccard, normalise
 
 log = logging.getLogger("doc2slm.qagen.chunk")
 
@@ -33,6 +33,10 @@ T = TypeVar("T")
 # Reply length for one-question prompts (answer-first, paraphrase): room for a JSON pair from a strong
 # teacher that answers in the pairs format anyway.
 QUESTION_MAX_TOKENS = 96
+# The second question of a pair (its held-out twin) is sampled: greedy decoding of the same answer gives
+# the first question back. Each try has its own seed derived from chunk and answer, so re-runs repeat.
+SECOND_QUESTION_TEMPERATURE = 0.8
+SECOND_QUESTION_TRIES = 2
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,11 @@ class ChunkResult:
     cached: bool = False
     not_started: bool = False
     budget_stopped: bool = False
+
+
+def second_question_seed(chunk_id: str, answer: str, attempt: int) -> int:
+    digest = hashlib.sha256(f"{chunk_id}\x00{answer}\x00{attempt}".encode()).hexdigest()
+    return int(digest[:8], 16)
 
 
 def wants_paraphrase(chunk_id: str, share: float) -> bool:
@@ -119,28 +128,29 @@ class ChunkWorker:
                 kept.append(pair)
         if kept and entry.get("paraphrases") is None and wants_paraphrase(chunk.chunk_id,
                                                                         self.plan.paraphrase_share):
-            entry = self._add_paraphrases(entry, kept)
+            entry = self._add_paraphrases(entry, kept, chunk_filter)
             result.cached = False
         paraphrases: dict[str, str] = entry.get("paraphrases") or {}
         for pair in kept:
             paraphrase = paraphrases.get(pair.question, "")
-            if paraphrase and not self._usable_paraphrase(pair.question, paraphrase, chunk_filter):
+            if paraphrase and not self._usable_paraphrase(pair, paraphrase, chunk_filter):
                 paraphrase = ""
             result.pairs.append(PairRecord.build(chunk, pair.question, pair.answer, str(entry["teacher"]),
                                                  version, paraphrase))
         return result
 
-    def _ask(self, messages: list[prompts.Message], parse: Callable[[str], T]) -> tuple[T, str]:
+    def _ask(self, messages: list[prompts.Message], parse: Callable[[str], T], sampling: Sampling | None = None
+             ) -> tuple[T, str]:
         """One request, and one more if the reply cannot be read (then MalformedReply propagates)."""
         one_question = parse is parse_question
         # A single question needs few tokens; a small teacher left at 512 rambles on and costs minutes.
         limit = QUESTION_MAX_TOKENS if one_question else None
-        reply = self.teacher.complete(messages, json_reply=not one_question, max_tokens=limit)
+        reply = self.teacher.complete(messages, json_reply=not one_question, max_tokens=limit, sampling=sampling)
         try:
             return parse(reply.text), reply.model
         except MalformedReply:
             log.info("unreadable teacher reply, asking once more")
-        reply = self.teacher.complete(messages, json_reply=not one_question, max_tokens=limit)
+        reply = self.teacher.complete(messages, json_reply=not one_question, max_tokens=limit, sampling=sampling)
         return parse(reply.text), reply.model
 
     def _ask_pairs(self, chunk: ChunkRecord, chunk_filter: ChunkFilter, key: str) -> dict[str, Any]:
@@ -167,17 +177,27 @@ class ChunkWorker:
         entry["teacher"] = model
         return entry
 
-    def _add_paraphrases(self, entry: dict[str, Any], kept: list[RawPair]) -> dict[str, Any]:
+    def _add_paraphrases(self, entry: dict[str, Any], kept: list[RawPair], chunk_filter: ChunkFilter
+                         ) -> dict[str, Any]:
+        """Per kept pair, a second question for the same answer, asked in separate requests (the first
+        question is not shown). A try whose question fails the checks is asked again with the next seed,
+        up to SECOND_QUESTION_TRIES; the first usable one, else the last one read, is cached."""
         paraphrases: dict[str, str] = {}
         for pair in kept:
-            try:
-                paraphrases[pair.question], _ = self._ask(
-                    prompts.paraphrase_messages(pair.question, pair.answer), parse_question)
-            except (MalformedReply, TeacherFailure) as error:
-                # The pair stands without a held-out twin; a later run does not ask again for it.
-                log.info("no paraphrase", extra={"chunk_id": entry["chunk_id"], "reason": str(error)})
-            except BudgetExhausted:
-                return entry  # not cached: a later run with budget left asks for them
+            for attempt in range(SECOND_QUESTION_TRIES):
+                sampling = Sampling(SECOND_QUESTION_TEMPERATURE,
+                                    second_question_seed(entry["chunk_id"], pair.answer, attempt))
+                try:
+                    paraphrases[pair.question], _ = self._ask(prompts.second_question_messages(pair.answer),
+                                                              parse_question, sampling)
+                except (MalformedReply, TeacherFailure) as error:
+                    # The pair stands without a held-out twin; a later run does not ask again for it.
+                    log.info("no second question", extra={"chunk_id": entry["chunk_id"], "reason": str(error)})
+                    break
+                except BudgetExhausted:
+                    return entry  # not cached: a later run with budget left asks for them
+                if self._usable_paraphrase(pair, paraphrases[pair.question], chunk_filter):
+                    break
         updated = {**entry, "paraphrases": paraphrases}
         self._save(updated)
         return updated
@@ -192,13 +212,13 @@ class ChunkWorker:
         except (DomainError, OSError) as error:
             log.warning("teacher cache not written", extra={"chunk_id": entry.get("chunk_id"), "reason": str(error)})
 
-    def _usable_paraphrase(self, question: str, paraphrase: str, chunk_filter: ChunkFilter) -> bool:
-        """A second question worth holding out: a real question, new words, still about the chunk."""
-        if not paraphrase.endswith("?") or normalise(paraphrase) == normalise(question):
+    def _usable_paraphrase(self, pair: RawPair, paraphrase: str, chunk_filter: ChunkFilter) -> bool:
+        """A second question worth holding out: it passes every filter the first one passed (with the same
+        answer: a real question, grounded in the chunk, no copied example) and is not a near-duplicate of
+        the first question. Near-duplicates of other training questions are dropped by the split."""
+        if normalise(paraphrase) == normalise(pair.question):
             return False
-        if chunk_filter.reason_to_drop(RawPair(paraphrase, "x" * 8)) == NEEDS_DOCUMENT:
+        if chunk_filter.reason_to_drop(RawPair(paraphrase, pair.answer)) is not None:
             return False
-        similarity = jaccard(set(content_tokens(paraphrase)), set(content_tokens(question)))
-        grounded = overlap_share(paraphrase, chunk_filter.chunk_tokens) >= self.plan.filters.question_grounding
-        return similarity < self.plan.near_duplicate_threshold and grounded
-
+        similarity = jaccard(set(content_tokens(paraphrase)), set(content_tokens(pair.question)))
+        return similarity < self.plan.near_duplicate_threshold

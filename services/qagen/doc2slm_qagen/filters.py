@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 
 from doc2slm_qagen.parsing import RawPair
-from doc2slm_qagen.prompts import EXAMPLE_SUBJECT, split_sentences
-from doc2slm_qagen.textsim import content_tokens, jaccard, overlap_share
+from doc2slm_qagen.prompts import EXAMPLE_NAMES, EXAMPLE_SUBJECT, split_sentences
+from doc2slm_qagen.textsim import content_tokens, jaccard, normalise, overlap_share
 
 EMPTY = "empty"
 TOO_LONG = "too_long"
@@ -54,6 +54,7 @@ _PLANTED_INSTRUCTION = re.compile(
 # Words of the prompt's worked example (the X-200 pump): SmolLM2-135M was measured asking about "the X-200
 # pump" in chunks about Vim. Such a word in a question, absent from the chunk, marks a copied example.
 _EXAMPLE_WORDS = frozenset(content_tokens(EXAMPLE_SUBJECT))
+_EXAMPLE_PHRASES = tuple(f" {normalise(name)} " for name in EXAMPLE_NAMES)
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class ChunkFilter:
         self.settings = settings
         self.planted = planted_instructions(chunk_text)
         self.chunk_tokens = set(content_tokens(chunk_text))
+        self.chunk_phrases = f" {normalise(chunk_text)} "
         clean_text = chunk_text
         for sentence in self.planted:
             clean_text = clean_text.replace(sentence, " ")
@@ -106,7 +108,7 @@ class ChunkFilter:
             return REFUSAL
         if jaccard(set(content_tokens(question)), set(content_tokens(answer))) >= s.echo_similarity:
             return ECHO
-        if any(t in _EXAMPLE_WORDS and t not in self.chunk_tokens for t in content_tokens(question)):
+        if self._copies_example(question):
             return COPIES_EXAMPLE
         grounded_full = self._grounded(question, answer, self.chunk_tokens)
         if self.planted and grounded_full and not self._grounded(question, answer, self.clean_tokens):
@@ -114,6 +116,12 @@ class ChunkFilter:
         if not grounded_full:
             return UNGROUNDED
         return None
+
+    def _copies_example(self, question: str) -> bool:
+        if any(t in _EXAMPLE_WORDS and t not in self.chunk_tokens for t in content_tokens(question)):
+            return True
+        phrases = f" {normalise(question)} "
+        return any(p in phrases and p not in self.chunk_phrases for p in _EXAMPLE_PHRASES)
 
     def _grounded(self, question: str, answer: str, tokens: set[str]) -> bool:
         s = self.settings

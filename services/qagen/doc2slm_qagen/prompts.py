@@ -1,4 +1,4 @@
-"""The teacher prompts: question-answer mode, answer-first mode and paraphrase requests.
+"""The teacher prompts: question-answer mode, answer-first mode and the second-question request.
 
 Every prompt asks for the DESIGN.md reply object `{"pairs": [{"question": ..., "answer": ...}]}` and shows
 one worked example as a previous chat turn, because a small teacher (SmolLM2-135M) copies the shape of an
@@ -14,7 +14,7 @@ import json
 import re
 from enum import StrEnum
 
-PROMPT_REVISION = "4"
+PROMPT_REVISION = "5"
 DOC_OPEN = "<document>"
 DOC_CLOSE = "</document>"
 
@@ -60,6 +60,8 @@ _EXAMPLE_PARAPHRASES = [
 
 # The distinctive words of the worked examples (filters spot questions that copy them).
 EXAMPLE_SUBJECT = "X-200 pump SAE gearbox"
+# Its names as phrases: their single words ("x", "200") also occur in real chunks ("menus 2.x").
+EXAMPLE_NAMES = ("X-200", "SAE 30")
 
 
 def fence(text: str) -> str:
@@ -113,12 +115,20 @@ def answer_first_messages(answer_sentence: str) -> list[Message]:
                                "Write one question that this sentence answers.")
 
 
-def paraphrase_messages(question: str, answer: str) -> list[Message]:
-    """Ask for the same question in other words (the held-out twin of a training question)."""
-    examples = [(f"Question: {q}\nAnswer: {fence(a)}", p)
-                for (q, a), p in zip(_EXAMPLE_PAIRS[:2], _EXAMPLE_PARAPHRASES[:2], strict=True)]
-    return _one_question_turns(_ONE_QUESTION_SYSTEM, examples, f"Question: {question}\nAnswer: {fence(answer)}",
-                               "Ask the same question in different words.")
+# The ask of the second-question request (tests/support/fault_teacher.py recognises it by this text).
+SECOND_QUESTION_ASK = "Write another question, in words of your own, that this sentence answers."
+
+
+def second_question_messages(answer: str) -> list[Message]:
+    """The held-out twin of a kept pair: an independent second question whose answer is the same sentence.
+
+    Asking SmolLM2-135M to reword a question gave back the question itself or something off-topic, so the
+    first question is never shown: the teacher answers an answer-first prompt again, after worked examples
+    phrased differently from the first request's (other wording, other facts of the example document), and
+    is sampled (`chunkwork.SECOND_QUESTION_TEMPERATURE`, a seed per answer) rather than greedy.
+    """
+    examples = [(fence(a), p) for (_, a), p in zip(_EXAMPLE_PAIRS[::2], _EXAMPLE_PARAPHRASES[::2], strict=True)]
+    return _one_question_turns(_ONE_QUESTION_SYSTEM, examples, fence(answer), SECOND_QUESTION_ASK)
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")

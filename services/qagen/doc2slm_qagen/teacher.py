@@ -40,6 +40,14 @@ class TeacherConfig:
 
 
 @dataclass(frozen=True)
+class Sampling:
+    """Sampled decoding for one request; the seed makes it repeatable on endpoints that honour seeds."""
+
+    temperature: float
+    seed: int
+
+
+@dataclass(frozen=True)
 class TeacherReply:
     text: str
     model: str
@@ -110,20 +118,25 @@ class TeacherClient:
         backoff = min(self.config.backoff_max_s, self.config.backoff_base_s * 2**attempt)
         return backoff * (1.0 + 0.25 * random.random())  # jitter spreads concurrent retries apart
 
-    def _send(self, messages: list[Message], with_format: bool, max_tokens: int) -> Any:
+    def _send(self, messages: list[Message], with_format: bool, max_tokens: int, sampling: Sampling | None
+              ) -> Any:
         kwargs: dict[str, Any] = {}
         if with_format:
             kwargs["response_format"] = {"type": "json_object"}
+        temperature = self.config.temperature
+        if sampling is not None:
+            temperature, kwargs["seed"] = sampling.temperature, sampling.seed
         return self._client.chat.completions.create(
             model=self.config.model, messages=messages,  # type: ignore[arg-type]
-            temperature=self.config.temperature, max_tokens=max_tokens, **kwargs)
+            temperature=temperature, max_tokens=max_tokens, **kwargs)
 
-    def complete(self, messages: list[Message], json_reply: bool = True, max_tokens: int | None = None
-                 ) -> TeacherReply:
+    def complete(self, messages: list[Message], json_reply: bool = True, max_tokens: int | None = None,
+                 sampling: Sampling | None = None) -> TeacherReply:
         """One chat completion, retried through transient faults; raises TeacherFailure or BudgetExhausted.
 
         json_reply=False for prompts whose reply is a single plain question: json_object mode would
         contradict their examples (and OpenAI refuses it when the prompt never says "JSON").
+        sampling replaces the configured temperature for this request and sends a seed with it.
         """
         limit = min(max_tokens or self.config.max_completion_tokens, self.config.max_completion_tokens)
         attempt = 0
@@ -132,7 +145,7 @@ class TeacherClient:
                 raise BudgetExhausted("request or token budget spent")
             with_format = json_reply and self._use_response_format
             try:
-                response = self._send(messages, with_format, limit)
+                response = self._send(messages, with_format, limit, sampling)
             except openai.BadRequestError as error:
                 if with_format and self.config.json_mode == "auto":
                     # Concurrent requests may all see the refusal; each simply asks again without it.

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 from pathlib import Path
 from typing import Any
 
-from doc2slm_qagen import factory
+from doc2slm_qagen import factory, prompts
 from doc2slm_qagen.generate import Event, RunSummary
 from doc2slm_qagen.records import ChunkRecord
 from doc2slm_qagen.settings import QAGenSettings
+
+from tests.support.fault_teacher import FaultSchedule, FaultTeacher, paraphrase_for, question_for
 
 TEXTS = [
     "The X-200 pump must be serviced every 500 hours of operation. Only SAE 30 oil may be used in its "
@@ -52,3 +56,41 @@ def run_all(settings: QAGenSettings, chunks: list[ChunkRecord]) -> tuple[list[Ev
     summary = events[-1]
     assert isinstance(summary, RunSummary)
     return events[:-1], summary
+
+
+class SecondQuestionTeacher(FaultTeacher):
+    """The fault teacher, also answering qagen's second-question request (held-out twins).
+
+    The shared fault teacher reads that request as an answer-first one and gives the first question back,
+    as a weak teacher does. Here it answers with `scripted` replies, one per second-question request in
+    order ({first} stands for the first question the fault teacher wrote for that answer), then with
+    another grounded wording; and it keeps the request bodies, to check sampling and what was shown.
+    """
+
+    def __init__(self, schedule: FaultSchedule | None = None, scripted: list[str] | None = None) -> None:
+        super().__init__(schedule)
+        self.scripted = list(scripted or [])
+        self.second_requests: list[dict[str, Any]] = []
+        self.bodies: list[dict[str, Any]] = []
+        teacher = self
+        handler: Any = self._server.RequestHandlerClass  # the fault teacher's own handler class
+
+        class KeepingHandler(handler):  # type: ignore[misc,valid-type]
+            def do_POST(self) -> None:
+                # Read the body, keep it, and put it back for the fault teacher to read.
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))  # type: ignore[has-type]
+                with teacher._lock:
+                    teacher.bodies.append(json.loads(raw or b"{}"))
+                self.rfile = io.BytesIO(raw)
+                super().do_POST()
+
+        self._server.RequestHandlerClass = KeepingHandler
+
+    def reply_content(self, kind: str, subject: str, prompt: str) -> str:
+        if prompts.SECOND_QUESTION_ASK not in prompt:
+            return super().reply_content(kind, subject, prompt)
+        with self._lock:
+            self.second_requests.append(next(b for b in reversed(self.bodies)
+                                             if b["messages"][-1]["content"] == prompt))
+            reply = self.scripted.pop(0) if self.scripted else paraphrase_for(subject)
+        return reply.replace("{first}", question_for(subject))

@@ -13,7 +13,7 @@ from doc2slm_cli.main import main
 from doc2slm_common import storage
 from doc2slm_common.server import ServerSettings, start_server
 from doc2slm_qagen.service import build_binding
-from qagen_testkit import make_chunks, settings_for
+from qagen_testkit import SecondQuestionTeacher, make_chunks, settings_for
 
 from tests.support.fault_teacher import FaultSchedule, FaultTeacher
 
@@ -76,7 +76,7 @@ def test_a_killed_run_resumes_without_asking_again_for_finished_chunks(tmp_path:
 def test_the_cli_through_the_server_and_the_split_subcommand(tmp_path: Path,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     write_chunks(tmp_path / "chunks.jsonl")
-    with FaultTeacher() as teacher:
+    with SecondQuestionTeacher() as teacher:
         server = start_server([build_binding(settings_for(teacher.base_url, tmp_path / "cache"))],
                               ServerSettings(port=0))
         try:

@@ -49,6 +49,14 @@ def test_a_question_copied_from_the_prompt_example_is_dropped() -> None:
     assert reason("How often must the X-200 pump be serviced?", "Every 500 hours of operation.") is None
 
 
+def test_the_example_name_is_caught_even_when_its_words_occur_in_the_chunk() -> None:
+    # Measured with SmolLM2-135M: "X-200" put into a question about menus 2.x of a 200-litre pump.
+    manual = "Changing menus 2.x to 4.x requires the operator code 1111. The tank holds 200 litres."
+    answer = "Changing menus 2.x to 4.x requires the operator code 1111."
+    assert reason("Which code unlocks menus 2.x on the X-200?", answer, chunk=manual) == filters.COPIES_EXAMPLE
+    assert reason("Which code unlocks menus 2.x to 4.x?", answer, chunk=manual) is None
+
+
 def test_grounding_threshold_is_configurable() -> None:
     question, answer = "Which oil goes in the X-200 gearbox?", "SAE 30 oil, or any synthetic motor oil from Acme."
     assert reason(question, answer, answer_grounding=0.3) is None

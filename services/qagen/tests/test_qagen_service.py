@@ -11,16 +11,17 @@ import pytest
 from doc2slm.v1 import common_pb2, qagen_pb2, qagen_pb2_grpc
 from doc2slm_common import client, storage
 from doc2slm_common.server import ServerSettings, start_server
+from doc2slm_qagen.prompts import Mode, prompt_version
 from doc2slm_qagen.records import ChunkRecord
 from doc2slm_qagen.service import build_binding
-from qagen_testkit import TEXTS, make_chunks, settings_for
+from qagen_testkit import TEXTS, SecondQuestionTeacher, make_chunks, settings_for
 
 from tests.support.fault_teacher import FaultTeacher
 
 
 @pytest.fixture(scope="module")
 def teacher() -> Iterator[FaultTeacher]:
-    with FaultTeacher() as running:
+    with SecondQuestionTeacher() as running:
         yield running
 
 
@@ -58,7 +59,7 @@ def test_pairs_stream_back_then_a_summary_and_the_split_works(stub: Any, tmp_pat
     assert [(f.item_id, f.code) for f in failures] == [("no-text", "INVALID_ARGUMENT")]
     assert summary.chunks_total == len(chunks) + 1 and summary.chunks_with_pair == len(chunks)
     assert summary.pairs_kept == len(pairs) and summary.teacher_calls > 0
-    assert all(p.prompt_version == "qa-r4-n2" and p.pair_id for p in pairs)
+    assert all(p.prompt_version == prompt_version(Mode.QUESTION_ANSWER, 2) and p.pair_id for p in pairs)
     assert sum(1 for p in pairs if p.paraphrase_question) > len(pairs) / 2  # paraphrase_share 1.0
 
     qa_uri = (tmp_path / "qa.jsonl").as_uri()
