@@ -69,7 +69,7 @@ class S3Server:
             weed_binary(), "server", f"-dir={self.data_dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
             f"-master.port={ports['master']}", f"-volume.port={ports['volume']}",
             f"-filer.port={ports['filer']}", "-s3", f"-s3.port={self.s3_port}", f"-s3.config={config}",
-            "-master.volumeSizeLimitMB=64", "-volume.max=20",
+            "-master.volumeSizeLimitMB=64", "-volume.max=500",
             # The Iceberg and Lance listeners default to fixed ports (8181, 9101): a second server on the
             # same machine (a parallel test run, the reliability suite's own) would die at start.
             "-s3.port.iceberg=0", "-s3.port.lance=0",
