@@ -1,0 +1,115 @@
+"""`doc2slm run`: the whole job on this machine, PDFs in, a tuned and served adapter out.
+
+Starts the four services and (unless --teacher-base-url) the local teacher, runs the pipeline through
+kfp.local, prints the summary and one answer of the served tuned model, and stops what it started.
+The defaults are sized to finish within 20 minutes on a 2-core laptop; each is a flag.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from doc2slm_cli.progress import Phases
+
+DEFAULT_DOCS = Path("examples/docs")
+CORPUS_SCRIPT = Path("examples/make_corpus.py")
+
+
+def register(subparsers: Any) -> None:
+    from doc2slm_pipelines.local import LocalRunOptions
+
+    d = LocalRunOptions()
+    parser = subparsers.add_parser("run", help="run the whole pipeline locally on a folder of PDFs",
+                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--docs", default=str(DEFAULT_DOCS),
+                        help="folder (or s3:// prefix) of PDFs; the example corpus is generated when the "
+                             f"default {DEFAULT_DOCS} is empty")
+    parser.add_argument("--out", default="out/run", help="where the run's files go (default out/run)")
+    parser.add_argument("--teacher-base-url", default="", help="an OpenAI-compatible endpoint to use as teacher "
+                        "instead of the local SmolLM2 (OPENAI_API_KEY from the environment)")
+    parser.add_argument("--teacher-model", default="", help="the teacher's model name at that endpoint")
+    parser.add_argument("--base-model", default=d.base_model, help="model to fine-tune: bundled, a path, "
+                        "s3:// or a hub id (default bundled SmolLM2-135M-Instruct)")
+    parser.add_argument("--max-chunks", type=int, default=d.max_chunks,
+                        help=f"chunks sent to the teacher, spread over documents; 0 = all (default {d.max_chunks})")
+    parser.add_argument("--pairs-per-chunk", type=int, default=d.pairs_per_chunk,
+                        help=f"QA pairs asked per chunk (default {d.pairs_per_chunk})")
+    parser.add_argument("--generation-mode", default=d.generation_mode, choices=["answer_first", "question_answer"],
+                        help=f"answer_first suits weak teachers (default {d.generation_mode})")
+    parser.add_argument("--epochs", type=float, default=d.epochs, help=f"training epochs (default {d.epochs})")
+    parser.add_argument("--max-steps", type=int, default=d.max_steps,
+                        help="cap on optimizer steps; 0 = from epochs (default 0)")
+    parser.add_argument("--max-length", type=int, default=d.max_length,
+                        help=f"training sequence length in tokens (default {d.max_length})")
+    parser.add_argument("--max-eval-questions", type=int, default=d.max_eval_questions,
+                        help=f"questions answered by base and tuned model (default {d.max_eval_questions})")
+    parser.add_argument("--max-new-tokens", type=int, default=d.max_new_tokens,
+                        help=f"answer length cap in evaluation (default {d.max_new_tokens})")
+    parser.add_argument("--serving-port", type=int, default=d.serving_port,
+                        help=f"HTTP port of the served tuned model (default {d.serving_port})")
+    parser.add_argument("--teacher-port", type=int, default=8080, help="HTTP port of the local teacher (8080)")
+    parser.add_argument("--service-port", action="append", default=[], metavar="NAME=PORT",
+                        help="move one gRPC service off its contract port, e.g. qagen=60052 (repeatable)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="any other pipeline parameter (JSON values), e.g. split_seed=3")
+    parser.set_defaults(func=run_command)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from doc2slm_common import storage
+    from doc2slm_common.config import ConfigError
+    from doc2slm_pipelines.local import (
+        LocalRunOptions,
+        ask_served_model,
+        ensure_example_corpus,
+        first_question,
+        local_arguments,
+        run_local,
+        stop_local_serving,
+    )
+    from doc2slm_pipelines.local_stack import TEACHER_MODEL, LocalStack
+    from doc2slm_pipelines.submit import parse_parameters
+    from doc2slm_pipelines.summary import format_summary, load_summary
+
+    phases = Phases(total=5)
+    out = Path(args.out).resolve()
+    work_uri = storage.to_uri(out)
+    phases.step(f"corpus: {args.docs}")
+    if Path(args.docs) == DEFAULT_DOCS and ensure_example_corpus(DEFAULT_DOCS, CORPUS_SCRIPT):
+        phases.note(f"generated the example corpus into {DEFAULT_DOCS}")
+    try:
+        ports = {name: int(port) for name, port in (item.split("=", 1) for item in args.service_port)}
+    except ValueError:
+        raise ConfigError("--service-port takes NAME=PORT, e.g. qagen=60052") from None
+    use_local_teacher = not args.teacher_base_url
+    options = LocalRunOptions(
+        max_chunks=args.max_chunks, pairs_per_chunk=args.pairs_per_chunk, generation_mode=args.generation_mode,
+        epochs=args.epochs, max_steps=args.max_steps, max_length=args.max_length,
+        max_eval_questions=args.max_eval_questions, max_new_tokens=args.max_new_tokens,
+        teacher_base_url=args.teacher_base_url, teacher_model=args.teacher_model, base_model=args.base_model,
+        serving_port=args.serving_port, extra=parse_parameters(args.set))
+    with LocalStack(log_dir=out / "logs", ports=ports, start_teacher=use_local_teacher,
+                    teacher_port=args.teacher_port, base_model=args.base_model) as stack:
+        phases.step("starting services" + (" and the local teacher" if use_local_teacher else ""))
+        stack.start(on_ready=lambda name: phases.note(f"{name} ready"))
+        if use_local_teacher:
+            options.teacher_base_url, options.teacher_model = stack.teacher_base_url, TEACHER_MODEL
+        arguments = local_arguments(args.docs, str(out), options, ports=ports)
+        phases.step("running the pipeline: extract, generate QA, split, fine-tune, evaluate, deploy")
+        try:
+            run_local(arguments, out / "kfp")
+            phases.step("asking the served tuned model")
+            question = first_question(work_uri)
+            served = (question, ask_served_model(work_uri, question))
+        except RuntimeError as error:
+            # kfp.local names the failed task; its log is above, the services' logs are in out/logs.
+            print(f"doc2slm run: {error} (service logs: {out / 'logs'})", file=sys.stderr)
+            return 1
+        finally:
+            stop_local_serving(work_uri)
+    phases.step("done; services stopped")
+    print(format_summary(load_summary(work_uri), served))
+    return 0

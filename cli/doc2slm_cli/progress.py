@@ -1,0 +1,32 @@
+"""Progress for long commands: numbered phases with elapsed time, so a user sees what is running.
+
+The pipeline's steps stream their own logs (kfp.local prints each task's output); these lines frame
+them: what started, what is ready, how long it took.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+
+class Phases:
+    def __init__(self, total: int, stream: TextIO = sys.stderr) -> None:
+        self.total = total
+        self.done = 0
+        self.stream = stream
+        self.start = time.monotonic()
+
+    def elapsed(self) -> str:
+        seconds = int(time.monotonic() - self.start)
+        return f"{seconds // 60:02d}:{seconds % 60:02d}"
+
+    def step(self, text: str) -> None:
+        """A new phase begins."""
+        self.done += 1
+        print(f"[{self.elapsed()}] ({self.done}/{self.total}) {text}", file=self.stream, flush=True)
+
+    def note(self, text: str) -> None:
+        """A detail of the current phase."""
+        print(f"[{self.elapsed()}]       {text}", file=self.stream, flush=True)

@@ -1,0 +1,149 @@
+"""The doc2slm pipeline: extract -> generate QA -> split -> fine-tune -> evaluate -> deploy.
+
+One function serves both worlds: compiled to the committed YAML for Kubeflow Pipelines (defaults are
+the cluster's: Service DNS names, s3:// URIs, a GPU fine-tune step), and run by kfp.local on a laptop
+with local overrides (127.0.0.1 addresses, file:// URIs, CPU). There is no ParallelFor or Condition on
+this path: kfp.local's subprocess runner runs plain DAGs, and choices such as "Trainer job or this pod"
+are parameters the steps read.
+"""
+
+from pathlib import Path
+
+from kfp import compiler, dsl
+from kfp.dsl import pipeline_channel
+
+from doc2slm_pipelines.components.deploy import deploy
+from doc2slm_pipelines.components.evaluate import evaluate
+from doc2slm_pipelines.components.extract import extract
+from doc2slm_pipelines.components.finetune import finetune
+from doc2slm_pipelines.components.generate_qa import generate_qa
+from doc2slm_pipelines.components.images import (
+    ALL_IMAGE_NAMES,
+    DEFAULT_REGISTRY,
+    DEFAULT_TAG,
+    PIPELINES_GPU_IMAGE,
+    image,
+)
+from doc2slm_pipelines.components.split import split
+
+PIPELINE_NAME = "doc2slm"
+COMPILED_PATH = Path(__file__).parent / "compiled" / "doc2slm_pipeline.yaml"
+
+# Steps that talk to services or object storage can fail for a moment (a pod rescheduled, a throttled
+# bucket): retry them with backoff. A domain error fails again at once and costs only the retry.
+NETWORK_RETRIES = 2
+TRAINING_RETRIES = 1  # a preempted GPU node: the retry resumes from the last checkpoint
+RETRY_BACKOFF = "30s"
+
+
+def schedule_on_gpu_nodes(task: dsl.PipelineTask, node_selector: pipeline_channel.PipelineParameterChannel,
+                          tolerations: pipeline_channel.PipelineParameterChannel) -> None:
+    """Node selector and tolerations from pipeline parameters, in the task's Kubernetes platform config.
+
+    This writes the same `platforms.kubernetes` executor config that kfp-kubernetes'
+    add_node_selector_json / add_toleration_json write (KubernetesExecutorConfig as JSON, the parameter
+    referenced as componentInputParameter), without depending on that package; the KFP backend resolves
+    both parameters when it builds the pod (a toleration parameter may be one object or a list).
+    """
+    task.register_pipeline_channels([node_selector, tolerations])
+    config = task.platform_config.setdefault("kubernetes", {})
+    config["nodeSelector"] = {"nodeSelectorJson": {"componentInputParameter": node_selector.full_name}}
+    config["tolerations"] = [{"tolerationJson": {"componentInputParameter": tolerations.full_name}}]
+
+
+@dsl.pipeline(name=PIPELINE_NAME,
+              description="PDFs -> teacher QA pairs -> LoRA/QLoRA fine-tune -> base vs tuned report -> KServe")
+def doc2slm_pipeline(
+    docs_uri: str = "s3://doc2slm/docs/",
+    work_uri: str = "s3://doc2slm/runs/latest",
+    extraction_address: str = "doc2slm-extraction:50051",
+    qagen_address: str = "doc2slm-qagen:50052",
+    embedding_address: str = "doc2slm-embedding:50053",
+    chunk_max_tokens: int = 0,
+    chunk_overlap_tokens: int = 0,
+    max_chunks: int = 0,
+    teacher_base_url: str = "",
+    teacher_model: str = "",
+    pairs_per_chunk: int = 0,
+    generation_mode: str = "",
+    paraphrase_share: float = -1.0,
+    max_teacher_requests: int = 0,
+    split_seed: int = 0,
+    heldout_docs_share: float = 0.2,
+    seen_share: float = 0.1,
+    base_model: str = "bundled",
+    finetune_config: str = "{}",
+    accelerator_type: str = "nvidia.com/gpu",
+    accelerator_limit: int = 1,
+    gpu_node_selector: dict = {},  # noqa: B006 - KFP reads defaults from the signature
+    gpu_tolerations: list = [],  # noqa: B006
+    trainer_nodes: int = 0,
+    trainer_gpus_per_node: int = 1,
+    trainer_image: str = PIPELINES_GPU_IMAGE,
+    trainer_namespace: str = "doc2slm",
+    trainer_kind: str = "auto",
+    max_eval_questions: int = 200,
+    max_new_tokens: int = 128,
+    deploy_mode: str = "kserve",
+    model_name: str = "doc2slm",
+    adapter_name: str = "doc2slm-adapter",
+    serving_namespace: str = "doc2slm",
+    predictor_image: str = image("serving"),
+    predictor_gpus: int = 1,
+    local_http_port: int = 8090,
+) -> None:
+    chunks = extract(docs_uri=docs_uri, work_uri=work_uri, extraction_address=extraction_address,
+                     chunk_max_tokens=chunk_max_tokens, chunk_overlap_tokens=chunk_overlap_tokens,
+                     max_chunks=max_chunks)
+    pairs = generate_qa(chunks_uri=chunks.outputs["chunks_uri"], work_uri=work_uri, qagen_address=qagen_address,
+                        teacher_base_url=teacher_base_url, teacher_model=teacher_model,
+                        pairs_per_chunk=pairs_per_chunk, generation_mode=generation_mode,
+                        paraphrase_share=paraphrase_share, max_teacher_requests=max_teacher_requests)
+    sets = split(qa_uri=pairs.outputs["qa_uri"], work_uri=work_uri, qagen_address=qagen_address,
+                 split_seed=split_seed, heldout_docs_share=heldout_docs_share, seen_share=seen_share)
+    tuned = finetune(train_uri=sets.outputs["train_uri"], eval_uri=sets.outputs["eval_heldout_questions_uri"],
+                     chunks_uri=chunks.outputs["chunks_uri"], work_uri=work_uri, base_model=base_model,
+                     finetune_config=finetune_config, trainer_nodes=trainer_nodes,
+                     trainer_gpus_per_node=trainer_gpus_per_node, trainer_image=trainer_image,
+                     trainer_namespace=trainer_namespace, trainer_kind=trainer_kind,
+                     gpu_node_selector=gpu_node_selector, gpu_tolerations=gpu_tolerations)
+    report = evaluate(eval_heldout_questions_uri=sets.outputs["eval_heldout_questions_uri"],
+                      eval_heldout_docs_uri=sets.outputs["eval_heldout_docs_uri"],
+                      eval_seen_uri=sets.outputs["eval_seen_uri"], adapter_uri=tuned.outputs["adapter_uri"],
+                      work_uri=work_uri, embedding_address=embedding_address, base_model=base_model,
+                      max_eval_questions=max_eval_questions, max_new_tokens=max_new_tokens)
+    published = deploy(adapter_uri=tuned.outputs["adapter_uri"], work_uri=work_uri,
+                       report_uri=report.outputs["report_uri"], deploy_mode=deploy_mode, model_name=model_name,
+                       adapter_name=adapter_name, base_model=base_model, namespace=serving_namespace,
+                       predictor_image=predictor_image, predictor_gpus=predictor_gpus,
+                       local_http_port=local_http_port)
+
+    for task in (chunks, pairs, sets, report, published):
+        task.set_retry(num_retries=NETWORK_RETRIES, backoff_duration=RETRY_BACKOFF, backoff_factor=2.0)
+    tuned.set_retry(num_retries=TRAINING_RETRIES, backoff_duration=RETRY_BACKOFF)
+    # Every step reads and writes object storage by URI; KFP's cache keys on the URI strings, not on
+    # what is behind them, so a cached step would hand on stale data. The steps are idempotent on their
+    # own (content-hash ids, the teacher cache, the adapter fingerprint), which makes re-runs cheap anyway.
+    for task in (chunks, pairs, sets, tuned, report, published):
+        task.set_caching_options(enable_caching=False)
+    for task in (tuned, report):
+        task.set_accelerator_type(accelerator_type).set_accelerator_limit(accelerator_limit)
+        schedule_on_gpu_nodes(task, gpu_node_selector, gpu_tolerations)
+    tuned.set_display_name("fine-tune (LoRA / QLoRA)")
+    report.set_display_name("answer and evaluate")
+
+
+def compile_pipeline(path: Path = COMPILED_PATH, registry: str = DEFAULT_REGISTRY, tag: str = DEFAULT_TAG) -> Path:
+    """Write the pipeline spec YAML (the committed one by default), with images from `registry`/`tag`.
+
+    Component images are constants of the component definitions; another registry or tag is applied
+    to the compiled text, where every image (executors and the image parameters' defaults) is named.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    compiler.Compiler().compile(pipeline_func=doc2slm_pipeline, package_path=str(path))
+    if (registry, tag) != (DEFAULT_REGISTRY, DEFAULT_TAG):
+        text = path.read_text()
+        for name in ALL_IMAGE_NAMES:
+            text = text.replace(image(name), image(name, registry, tag))
+        path.write_text(text)
+    return path

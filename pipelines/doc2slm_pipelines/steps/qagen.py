@@ -1,0 +1,139 @@
+"""Generate-QA and split steps: chunks.jsonl -> qa.jsonl -> train / eval sets, through QAGenService.
+
+Generation streams pairs as chunks finish; a chunk that fails is counted and the run goes on. The
+teacher cache lives under the work prefix, so a re-run on the same corpus makes no teacher call.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from doc2slm.v1 import common_pb2, qagen_pb2, qagen_pb2_grpc
+from doc2slm_common import client, storage
+from doc2slm_common.errors import InvalidInput
+
+from doc2slm_pipelines.steps.records import GENERATION_CARD, QA_FILE, SPLIT_CARD, SPLIT_DIR, write_card
+
+log = logging.getLogger("doc2slm.pipeline.qagen")
+
+GENERATE_DEADLINE_S = 6 * 3600.0
+SPLIT_DEADLINE_S = 300.0
+TEACHER_CACHE_DIR = "teacher_cache"
+
+GENERATION_MODES = {
+    "": qagen_pb2.GENERATION_MODE_UNSPECIFIED,
+    "question_answer": qagen_pb2.GENERATION_MODE_QUESTION_ANSWER,
+    "answer_first": qagen_pb2.GENERATION_MODE_ANSWER_FIRST,
+}
+
+
+@dataclass
+class GenerationOutcome:
+    qa_uri: str
+    card_uri: str
+    pairs: int
+    chunks_total: int
+    chunks_with_pair: int
+    chunks_failed: int
+    teacher_calls: int
+    chunks_cached: int
+    stopped_by_budget: bool
+    dropped: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class SplitOutcome:
+    train_uri: str
+    eval_heldout_questions_uri: str
+    eval_heldout_docs_uri: str
+    eval_seen_uri: str
+    card_uri: str
+    counts: dict[str, int]
+
+
+def pair_record(pair: common_pb2.QAPair) -> dict[str, Any]:
+    """qa.jsonl line: the proto's field names, plus `pages` as DESIGN.md spells the record."""
+    return {
+        "question": pair.question, "answer": pair.answer, "chunk_id": pair.chunk_id, "doc_id": pair.doc_id,
+        "page_start": pair.page_start, "page_end": pair.page_end, "pages": [pair.page_start, pair.page_end],
+        "teacher": pair.teacher, "prompt_version": pair.prompt_version,
+        "paraphrase_question": pair.paraphrase_question, "pair_id": pair.pair_id, "source": pair.source,
+    }
+
+
+def generation_options(*, teacher_base_url: str = "", teacher_model: str = "", pairs_per_chunk: int = 0,
+                       mode: str = "", max_concurrency: int = 0, max_requests: int = 0,
+                       paraphrase_share: float = -1.0) -> qagen_pb2.GenerationOptions:
+    """Options message; empty values leave the server's configuration in charge."""
+    if mode not in GENERATION_MODES:
+        raise InvalidInput(f"generation mode {mode!r} is not one of {sorted(m for m in GENERATION_MODES if m)}")
+    if pairs_per_chunk < 0 or max_concurrency < 0 or max_requests < 0:
+        raise InvalidInput("pairs_per_chunk, max_concurrency and max_requests must be >= 0")
+    options = qagen_pb2.GenerationOptions(
+        teacher_base_url=teacher_base_url, teacher_model=teacher_model, pairs_per_chunk=pairs_per_chunk,
+        mode=GENERATION_MODES[mode], max_concurrency=max_concurrency, max_requests=max_requests)
+    # A negative share means "server default"; proto3 cannot tell 0.0 from unset.
+    if paraphrase_share >= 0:
+        options.paraphrase_share = paraphrase_share
+    return options
+
+
+def generate_pairs(chunks_uri: str, work_uri: str, qagen_address: str, options: qagen_pb2.GenerationOptions,
+                   deadline_s: float = GENERATE_DEADLINE_S) -> GenerationOutcome:
+    """Stream GeneratePairs over chunks.jsonl and write `<work_uri>/qa.jsonl` and its card."""
+    prefix = storage.to_uri(work_uri)
+    request = qagen_pb2.GeneratePairsRequest(request_id="pipeline-qagen", chunks_uri=chunks_uri,
+                                             options=options,
+                                             cache_uri=storage.join(prefix, TEACHER_CACHE_DIR) + "/")
+    pairs: list[dict[str, Any]] = []
+    failures: list[dict[str, str]] = []
+    summary = qagen_pb2.GenerationSummary()
+    with client.open_channel(qagen_address) as channel:
+        stub = qagen_pb2_grpc.QAGenServiceStub(channel)
+        for event in client.stream(stub.GeneratePairs, request, deadline_s=deadline_s):
+            kind = event.WhichOneof("event")
+            if kind == "pair":
+                pairs.append(pair_record(event.pair))
+            elif kind == "failure":
+                failures.append({"item_id": event.failure.item_id, "code": event.failure.code,
+                                 "message": event.failure.message})
+            elif kind == "summary":
+                summary = event.summary
+    if not pairs:
+        raise InvalidInput(f"the teacher produced no usable pair from {summary.chunks_total} chunks "
+                           f"(failed: {summary.chunks_failed}, dropped: {dict(summary.dropped)})")
+    qa_uri = storage.write_jsonl(storage.join(prefix, QA_FILE), pairs)
+    outcome = GenerationOutcome(
+        qa_uri=qa_uri, card_uri=storage.join(prefix, GENERATION_CARD), pairs=len(pairs),
+        chunks_total=summary.chunks_total, chunks_with_pair=summary.chunks_with_pair,
+        chunks_failed=summary.chunks_failed, teacher_calls=summary.teacher_calls,
+        chunks_cached=summary.chunks_cached, stopped_by_budget=summary.stopped_by_budget,
+        dropped=dict(summary.dropped))
+    write_card(outcome.card_uri, {**asdict(outcome), "failures": failures[:100],
+                                  "completion_tokens": summary.completion_tokens})
+    log.info("generated %d pairs from %d chunks", outcome.pairs, outcome.chunks_total)
+    return outcome
+
+
+def split_dataset(qa_uri: str, work_uri: str, qagen_address: str, *, seed: int = 0,
+                  heldout_docs_share: float = 0.0, seen_share: float = 0.0,
+                  deadline_s: float = SPLIT_DEADLINE_S) -> SplitOutcome:
+    """SplitDataset into `<work_uri>/split/`; refuses a split that leaves nothing to train on."""
+    prefix = storage.to_uri(work_uri)
+    request = qagen_pb2.SplitDatasetRequest(request_id="pipeline-split", qa_uri=qa_uri,
+                                            out_uri=storage.join(prefix, SPLIT_DIR) + "/", seed=seed,
+                                            heldout_docs_share=heldout_docs_share, seen_share=seen_share)
+    with client.open_channel(qagen_address) as channel:
+        stub = qagen_pb2_grpc.QAGenServiceStub(channel)
+        reply = client.unary(stub.SplitDataset, request, deadline_s=deadline_s)
+    counts = {name: int(value) for name, value in reply.counts.items()}
+    if counts.get("train", 1) == 0:
+        raise InvalidInput(f"the split left no training pair: {counts}")
+    outcome = SplitOutcome(train_uri=reply.train_uri,
+                           eval_heldout_questions_uri=reply.eval_heldout_questions_uri,
+                           eval_heldout_docs_uri=reply.eval_heldout_docs_uri, eval_seen_uri=reply.eval_seen_uri,
+                           card_uri=storage.join(prefix, SPLIT_CARD), counts=counts)
+    write_card(outcome.card_uri, {**asdict(outcome), "service_card_uri": reply.card_uri})
+    return outcome

@@ -1,0 +1,120 @@
+"""The scale-out training job: rendered manifests checked against the Trainer and Kubernetes schemas,
+and the command they run parses with the fine-tune entry point's own argument parser."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from typing import Any
+
+import kubernetes_validate
+import pytest
+from doc2slm_common.errors import InvalidInput
+from doc2slm_pipelines.finetune.__main__ import build_parser
+from doc2slm_pipelines.finetune.arguments import config_from_args
+from doc2slm_pipelines.trainjob import TrainJobSpec, finetune_arguments, render
+from doc2slm_pipelines.trainjob_run import job_state
+from kubeflow_trainer_api.models.trainer_v1alpha1_train_job import TrainerV1alpha1TrainJob
+
+KUBERNETES_VERSION = "1.33"
+GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+
+
+def job_spec(**overrides: Any) -> TrainJobSpec:
+    values: dict[str, Any] = dict(
+        train_uri="s3://doc2slm/runs/r1/split/train.jsonl", output_uri="s3://doc2slm/runs/r1/adapter",
+        base_model="s3://doc2slm/models/llama-2-13b-chat", eval_uri="s3://doc2slm/runs/r1/split/eval.jsonl",
+        chunks_uri="s3://doc2slm/runs/r1/chunks.jsonl",
+        config_json=json.dumps({"epochs": 3, "lora_rank": 64, "packing": False, "gradient_checkpointing": True}),
+        nodes=2, gpus_per_node=4, image="ghcr.io/doc2slm/doc2slm-pipelines-gpu:0.1.0", namespace="ml",
+        node_selector={"cloud.google.com/gke-accelerator": "nvidia-l4"}, tolerations=[GPU_TOLERATION],
+        env={"MINIO_ENDPOINT": "doc2slm-minio:9000"}, env_from_secret="doc2slm-s3")
+    values.update(overrides)
+    return TrainJobSpec(**values)
+
+
+def without_nones(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: without_nones(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [without_nones(v) for v in value]
+    return value
+
+
+def test_trainjob_matches_the_trainer_v2_schema_field_for_field() -> None:
+    manifest = render(job_spec(), "TrainJob")
+    parsed = TrainerV1alpha1TrainJob.from_dict(manifest)
+    assert parsed is not None
+    # The generated models ignore unknown keys; a round trip that loses nothing proves every key is known.
+    assert without_nones(parsed.to_dict()) == manifest
+    trainer = manifest["spec"]["trainer"]
+    assert trainer["numNodes"] == 2 and trainer["numProcPerNode"] == 4
+    assert trainer["resourcesPerNode"]["limits"] == {"nvidia.com/gpu": "4"}
+    patch = manifest["spec"]["runtimePatches"][0]["trainingRuntimeSpec"]["template"]["spec"]["replicatedJobs"][0]
+    pod = patch["template"]["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == {"cloud.google.com/gke-accelerator": "nvidia-l4"}
+    assert pod["tolerations"] == [GPU_TOLERATION]
+
+
+def test_a_misspelt_trainjob_field_is_caught_by_the_round_trip() -> None:
+    manifest = render(job_spec(), "TrainJob")
+    manifest["spec"]["trainer"]["numNode"] = manifest["spec"]["trainer"].pop("numNodes")
+    parsed = TrainerV1alpha1TrainJob.from_dict(manifest)
+    assert parsed is not None and without_nones(parsed.to_dict()) != manifest
+
+
+def test_pytorchjob_pod_templates_are_valid_kubernetes() -> None:
+    manifest = render(job_spec(nodes=3), "PyTorchJob")
+    replicas = manifest["spec"]["pytorchReplicaSpecs"]
+    assert replicas["Master"]["replicas"] == 1 and replicas["Worker"]["replicas"] == 2
+    assert manifest["spec"]["nprocPerNode"] == "4"
+    for replica in replicas.values():
+        # A PodTemplate is the core kind whose schema is exactly a replica's template.
+        kubernetes_validate.validate({"apiVersion": "v1", "kind": "PodTemplate", "metadata": {"name": "t"},
+                                      "template": replica["template"]}, KUBERNETES_VERSION, strict=True)
+        assert replica["template"]["spec"]["containers"][0]["name"] == "pytorch"
+
+
+def test_one_node_pytorchjob_has_only_a_master() -> None:
+    assert set(render(job_spec(nodes=1), "PyTorchJob")["spec"]["pytorchReplicaSpecs"]) == {"Master"}
+
+
+def test_launch_flags_parse_with_the_finetune_entry_point() -> None:
+    spec = job_spec()
+    args = build_parser().parse_args(finetune_arguments(spec))
+    config = config_from_args(args)
+    assert (args.train, args.out, args.base_model) == (spec.train_uri, spec.output_uri, spec.base_model)
+    assert (config.epochs, config.lora_rank, config.packing, config.gradient_checkpointing) == (3, 64, False, True)
+    command = render(spec, "TrainJob")["spec"]["trainer"]["command"]
+    script = command[-1]
+    assert command[:2] == ["/bin/sh", "-c"]
+    assert script.startswith("torchrun ") and "-m doc2slm_pipelines.finetune" in script
+    assert '--nnodes "$PET_NNODES"' in script and '--nproc_per_node "$PET_NPROC_PER_NODE"' in script
+    assert shlex.join(finetune_arguments(spec)) in script
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"nodes": 0}, "nodes >= 1"), ({"image": ""}, "container image"), ({"kind": "MPIJob"}, "job kind"),
+    ({"output_uri": "file:///tmp/adapter"}, "object storage"),
+])
+def test_bad_job_settings_are_refused_by_name(change: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        job_spec(**change).validate()
+
+
+def test_job_name_is_stable_per_input_and_a_valid_dns_label() -> None:
+    assert job_spec().name == job_spec(nodes=4).name
+    assert job_spec().name != job_spec(train_uri="s3://doc2slm/other.jsonl").name
+    kubernetes_validate.validate({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": job_spec().name}},
+                                 KUBERNETES_VERSION, strict=True)
+
+
+@pytest.mark.parametrize("kind, conditions, state", [
+    ("TrainJob", [{"type": "Created", "status": "True"}], "running"),
+    ("TrainJob", [{"type": "Complete", "status": "True", "message": "done"}], "succeeded"),
+    ("TrainJob", [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}], "failed"),
+    ("PyTorchJob", [{"type": "Running", "status": "True"}, {"type": "Succeeded", "status": "True"}], "succeeded"),
+    ("PyTorchJob", [{"type": "Failed", "status": "False"}], "running"),
+])
+def test_job_state_reads_the_final_conditions(kind: str, conditions: list[dict[str, str]], state: str) -> None:
+    assert job_state(kind, {"status": {"conditions": conditions}})[0] == state
