@@ -80,3 +80,17 @@ def test_qagen_reads_the_teacher_from_the_configmap(chart_environment: dict[str,
     settings = load_settings(settings_class("qagen")).model_dump()
     assert settings["teacher_base_url"] == chart_environment["OPENAI_BASE_URL"]
     assert settings["teacher_model"] == chart_environment["DOC2SLM_TEACHER_MODEL"]
+
+
+def test_predictor_args_parse_with_the_predictor_own_parser(chart_renders: dict[str, list[Manifest]]) -> None:
+    import argparse
+
+    from doc2slm_serving.__main__ import add_serving_arguments
+
+    parser = argparse.ArgumentParser(exit_on_error=False)
+    add_serving_arguments(parser)
+    for cloud, rendered in chart_renders.items():
+        for isvc in by_kind(rendered, "InferenceService"):
+            for container in isvc["spec"]["predictor"].get("containers", []):
+                args = parser.parse_args(container["args"])  # an unknown flag raises here
+                assert args.served_name and args.adapter, cloud
