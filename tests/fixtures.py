@@ -35,3 +35,17 @@ def s3_env(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Server:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def tiny_base_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random-initialised Llama with the bundled model's real tokenizer and chat template, built
+    once per session: real formatting and real training code, steps that take milliseconds."""
+    from doc2slm_common.basemodel import resolve_base_model
+    from doc2slm_pipelines.finetune.synthetic import build_random_model_dir, tiny_shape
+    from transformers import AutoTokenizer
+
+    target = tmp_path_factory.mktemp("tiny-base") / "tiny"
+    tokenizer = AutoTokenizer.from_pretrained(str(resolve_base_model(None)))
+    build_random_model_dir(target, tiny_shape, tokenizer)
+    return target

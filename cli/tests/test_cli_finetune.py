@@ -7,16 +7,13 @@ from pathlib import Path
 
 import pytest
 from doc2slm_cli.main import main
-from doc2slm_common.basemodel import resolve_base_model
-from doc2slm_pipelines.finetune.synthetic import build_random_model_dir, qa_records, tiny_shape, write_jsonl
-from transformers import AutoTokenizer
+from doc2slm_pipelines.finetune.synthetic import qa_records, write_jsonl
 
 
 @pytest.fixture(scope="module")
-def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def inputs(tmp_path_factory: pytest.TempPathFactory, tiny_base_model: Path) -> Path:
     root = tmp_path_factory.mktemp("cli-finetune")
-    tokenizer = AutoTokenizer.from_pretrained(str(resolve_base_model(None)))
-    build_random_model_dir(root / "tiny", tiny_shape, tokenizer)
+    (root / "tiny").symlink_to(tiny_base_model, target_is_directory=True)
     write_jsonl(root / "train.jsonl", qa_records(8))
     write_jsonl(root / "eval.jsonl", qa_records(2, offset=50))
     return root

@@ -15,11 +15,10 @@ from pathlib import Path
 import psutil
 import pytest
 import torch
-from doc2slm_common.basemodel import resolve_base_model
 from doc2slm_common.errors import InvalidInput
 from doc2slm_pipelines.finetune import FinetuneConfig, FinetuneInputs, finetune
 from doc2slm_pipelines.finetune.distributed import ranks_from_env
-from doc2slm_pipelines.finetune.synthetic import build_random_model_dir, qa_records, tiny_shape, write_jsonl
+from doc2slm_pipelines.finetune.synthetic import qa_records, write_jsonl
 from peft import PeftModel
 from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -36,10 +35,9 @@ def _flags(settings: dict[str, object]) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def workdir(tmp_path_factory: pytest.TempPathFactory, tiny_base_model: Path) -> Path:
     root = tmp_path_factory.mktemp("distributed")
-    tokenizer = AutoTokenizer.from_pretrained(str(resolve_base_model(None)))
-    build_random_model_dir(root / "tiny", tiny_shape, tokenizer)
+    (root / "tiny").symlink_to(tiny_base_model, target_is_directory=True)
     write_jsonl(root / "train.jsonl", qa_records(32))
     write_jsonl(root / "eval.jsonl", qa_records(4, doc_id="doc-b"))
     return root

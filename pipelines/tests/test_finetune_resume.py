@@ -13,11 +13,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from doc2slm_common.basemodel import resolve_base_model
 from doc2slm_pipelines.finetune import FinetuneConfig, FinetuneInputs, finetune
-from doc2slm_pipelines.finetune.synthetic import build_random_model_dir, qa_records, tiny_shape, write_jsonl
+from doc2slm_pipelines.finetune.synthetic import qa_records, write_jsonl
 from safetensors.torch import load_file
-from transformers import AutoTokenizer
 
 STEPS, EVERY = 24, 4
 FLAGS = ["--max-steps", str(STEPS), "--checkpoint-every", str(EVERY), "--batch-size", "4", "--max-length", "64",
@@ -25,10 +23,9 @@ FLAGS = ["--max-steps", str(STEPS), "--checkpoint-every", str(EVERY), "--batch-s
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def workdir(tmp_path_factory: pytest.TempPathFactory, tiny_base_model: Path) -> Path:
     root = tmp_path_factory.mktemp("resume")
-    tokenizer = AutoTokenizer.from_pretrained(str(resolve_base_model(None)))
-    build_random_model_dir(root / "tiny", tiny_shape, tokenizer)
+    (root / "tiny").symlink_to(tiny_base_model, target_is_directory=True)
     write_jsonl(root / "train.jsonl", qa_records(48))
     return root
 

@@ -90,6 +90,7 @@ def main() -> None:
     parser.add_argument("--findings", type=Path, required=True, help="where findings are written")
     parser.add_argument("--seconds", type=int, required=True, help="time budget of the run")
     parser.add_argument("--no-trace", action="store_true", help="skip the traced in-process parse (quick runs)")
+    parser.add_argument("--seed", type=int, default=0, help="libFuzzer's -seed (0: random); make test fixes it")
     args = parser.parse_args()
 
     import atheris
@@ -134,6 +135,7 @@ def main() -> None:
         # A slow unit here is mostly the traced parse on a busy machine; the service's own time limit is
         # what a finding measures, so libFuzzer's slow-unit files would only be noise.
         "-report_slow_units=3600",
+        *([f"-seed={args.seed}"] if args.seed else []),
     ]
     atheris.Setup(libfuzzer_args, test_one_input)
     atheris.Fuzz()
