@@ -62,6 +62,58 @@ def run_fuzzer(seconds: float, corpus: Path, findings: Path, quick: bool = False
     return executions, "\n".join(output.splitlines()[-20:])
 
 
+# Replays one input through the service's extraction path in a fresh process: exit 3 when an exception
+# escapes the status mapping; prints the process's peak RSS in MiB.
+_REPLAY = """
+import resource, sys
+from doc2slm_common.errors import DomainError
+from doc2slm_extraction.extractor import Extractor
+from doc2slm_extraction.settings import BACKENDS
+from tests.reliability.fuzz_extraction import fuzz_settings
+data = open(sys.argv[1], "rb").read()
+extractor = Extractor(fuzz_settings())
+code = 0
+for backend in BACKENDS:
+    try:
+        extractor.extract(data, "replay.pdf", extractor.options(backend=backend))
+    except DomainError:
+        pass
+    except Exception:
+        code = 3
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+sys.exit(code)
+"""
+
+
+def confirm_memory_reports(new: list[Path]) -> tuple[list[Path], list[str]]:
+    """libFuzzer's oom/leak reports measure the whole harness process; one counts as a finding only when
+    the input, replayed alone through the service path, escapes the status mapping or exceeds the memory
+    limit. Unconfirmed ones are renamed `unconfirmed-...` with the replay's result beside them."""
+    from tests.reliability.fuzz_extraction import FUZZER_RSS_LIMIT_MB
+
+    confirmed, notes = [], []
+    for path in new:
+        if not path.name.startswith(("oom-", "leak-")):
+            confirmed.append(path)
+            continue
+        replay = subprocess.run([sys.executable, "-c", _REPLAY, str(path)], cwd=REPO_ROOT,
+                                env=quiet_env({"PYTHONPATH": str(REPO_ROOT)}), capture_output=True, text=True,
+                                timeout=120)
+        lines = replay.stdout.split()
+        peak = int(lines[-1]) if lines and lines[-1].isdigit() else -1
+        if replay.returncode != 0 or peak < 0 or peak > FUZZER_RSS_LIMIT_MB:
+            confirmed.append(path)
+            continue
+        renamed = path.with_name(f"unconfirmed-{path.name}")
+        path.rename(renamed)
+        renamed.with_suffix(".txt").write_text(
+            f"libFuzzer reported {path.name.split('-')[0]} for the harness process; replayed alone through the "
+            f"service path with both backends: mapped statuses only, peak RSS {peak} MiB "
+            f"(limit {FUZZER_RSS_LIMIT_MB} MiB)\n")
+        notes.append(f"{path.name} not reproduced through the service path (peak {peak} MiB)")
+    return confirmed, notes
+
+
 def run(profile: Profile, workdir: Path, findings: Path | None = None) -> ScenarioResult:
     """Fuzz for the profile's budget; findings go to `findings` (default: the regressions directory)."""
     started = time.monotonic()
@@ -70,13 +122,15 @@ def run(profile: Profile, workdir: Path, findings: Path | None = None) -> Scenar
     target = findings or REGRESSIONS
     before = set(finding_files(target))
     executions, tail = run_fuzzer(profile.fuzz_seconds, corpus, target, profile.fuzz_quick)
-    new = [p for p in finding_files(target) if p not in before]
+    new, unconfirmed = confirm_memory_reports([p for p in finding_files(target) if p not in before])
     corpus_size = sum(1 for _ in corpus.iterdir())
     mode = "quick, untraced" if profile.fuzz_quick else "coverage from pypdf traced in-process"
     behaviour = (f"{executions} inputs in {profile.fuzz_seconds:g} s from {seeds} seed PDFs ({mode}; corpus grew "
                  f"to {corpus_size}); {len(new)} findings")
     if new:
         behaviour += ": " + ", ".join(p.name for p in new) + " (saved as regression files)"
+    if unconfirmed:
+        behaviour += "; harness memory reports: " + "; ".join(unconfirmed)
     ok = executions > 0 and not new
     return ScenarioResult(fault="fuzzed PDFs through the extraction worker path (atheris)", injected=executions,
                           behaviour=behaviour, ok=ok, seconds=time.monotonic() - started,
