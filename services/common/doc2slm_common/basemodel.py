@@ -21,6 +21,7 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from doc2slm_common.errors import InvalidInput, NotFound, UpstreamUnavailable
@@ -93,6 +94,22 @@ def bundled_model_dir(root: Path) -> Path:
     version = importlib.metadata.version(BUNDLED_DISTRIBUTION)
     # Keyed by package version and file size so that upgrading the package converts again.
     target = root / "models" / f"{BUNDLED_MODEL_NAME}-{version}-{gguf.stat().st_size}"
+    source = f"{BUNDLED_DISTRIBUTION}=={version}:{gguf.name}"
+
+    def fill(staging: Path) -> None:
+        convert_gguf(gguf, staging)
+        (staging / PROVENANCE_FILE).write_text(json.dumps({
+            "served_name": BUNDLED_MODEL_NAME, "hf_id": BUNDLED_MODEL_HF_ID, "source": source,
+        }, indent=2))
+
+    return _build_once(target, fill)
+
+
+def _build_once(target: Path, fill: Callable[[Path], None]) -> Path:
+    """`target` if it exists; otherwise `fill` a fresh staging directory beside it and publish it.
+
+    One caller per process builds at a time; a crash or error leaves no directory under `target`'s name.
+    """
     if target.is_dir():
         return target
     with _convert_lock:
@@ -102,11 +119,7 @@ def bundled_model_dir(root: Path) -> Path:
         remove_stale_temp_dirs(target.parent)
         staging = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}-", dir=target.parent))
         try:
-            convert_gguf(gguf, staging)
-            (staging / PROVENANCE_FILE).write_text(json.dumps({
-                "served_name": BUNDLED_MODEL_NAME, "hf_id": BUNDLED_MODEL_HF_ID,
-                "source": f"{BUNDLED_DISTRIBUTION}=={version}:{gguf.name}",
-            }, indent=2))
+            fill(staging)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -186,20 +199,14 @@ def _download_s3_model(uri: str, root: Path) -> Path:
 
     key = hashlib.sha256(uri.rstrip("/").encode()).hexdigest()[:16]
     target = root / "models" / f"s3-{key}"
-    if target.is_dir():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temp_dirs(target.parent)
-    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}-", dir=target.parent))
-    try:
+
+    def fill(staging: Path) -> None:
         download_prefix(uri, staging)
         _make_world_readable(staging)
         if not (staging / "config.json").is_file():
             raise NotFound(f"no base model under {uri} (no config.json there)")
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return publish_directory(staging, target)
+
+    return _build_once(target, fill)
 
 
 def _hugging_face_snapshot(repo_id: str) -> Path:

@@ -6,29 +6,7 @@ surfaces as UNKNOWN or INTERNAL. Anything else escaping a handler is a bug and i
 
 from __future__ import annotations
 
-try:
-    from grpc import StatusCode
-except ImportError:  # the GPU training image has torch but no grpc; the errors still carry status names
-    import enum
-
-    class StatusCode(enum.Enum):  # type: ignore[no-redef]
-        OK = 0
-        CANCELLED = 1
-        UNKNOWN = 2
-        INVALID_ARGUMENT = 3
-        DEADLINE_EXCEEDED = 4
-        NOT_FOUND = 5
-        ALREADY_EXISTS = 6
-        PERMISSION_DENIED = 7
-        RESOURCE_EXHAUSTED = 8
-        FAILED_PRECONDITION = 9
-        ABORTED = 10
-        OUT_OF_RANGE = 11
-        UNIMPLEMENTED = 12
-        INTERNAL = 13
-        UNAVAILABLE = 14
-        DATA_LOSS = 15
-        UNAUTHENTICATED = 16
+from grpc import StatusCode
 
 
 class DomainError(Exception):
