@@ -63,13 +63,13 @@ def run_fuzzer(seconds: float, corpus: Path, findings: Path, quick: bool = False
 
 
 # Replays one input through the service's extraction path in a fresh process: exit 3 when an exception
-# escapes the status mapping; prints the process's peak RSS in MiB.
+# escapes the status mapping; prints the process's own peak RSS in MiB (VmHWM, not the inherited ru_maxrss).
 _REPLAY = """
-import resource, sys
+import sys
 from doc2slm_common.errors import DomainError
 from doc2slm_extraction.extractor import Extractor
 from doc2slm_extraction.settings import BACKENDS
-from tests.reliability.fuzz_extraction import fuzz_settings
+from tests.reliability.fuzz_extraction import fuzz_settings, own_peak_rss_mb
 data = open(sys.argv[1], "rb").read()
 extractor = Extractor(fuzz_settings())
 code = 0
@@ -80,7 +80,7 @@ for backend in BACKENDS:
         pass
     except Exception:
         code = 3
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+print(own_peak_rss_mb())
 sys.exit(code)
 """
 

@@ -4,7 +4,7 @@ Each input goes through `Extractor.extract`: parsing, cleaning and chunking in a
 service's memory limit and time limit. A finding is
   - an exception that is not a typed DomainError (it would reach the client as INTERNAL),
   - a call that runs past the time limit plus slack (the limit did not hold),
-  - this process's memory past its limit (libFuzzer's -rss_limit_mb; the worker has its own rlimit).
+  - this process's memory past its limit (its own peak RSS, VmHWM; the worker has its own rlimit).
 Each finding is written to the findings directory as `<kind>-<sha256 prefix>.pdf` with a `.txt` beside it;
 test_regressions.py replays every file there. atheris ends the process with sys.exit, so this runs as
 a subprocess: `python -m tests.reliability.fuzz_extraction --corpus DIR --findings DIR --seconds N`.
@@ -76,6 +76,19 @@ def fuzz_settings():  # type: ignore[no-untyped-def]
                               max_pages=500, max_file_bytes=MAX_INPUT_BYTES * 4, max_chunks_per_doc=5000)
 
 
+def own_peak_rss_mb() -> int:
+    """This process's peak resident memory since it started, in MiB.
+
+    Not getrusage's ru_maxrss (which libFuzzer's -rss_limit_mb reads): Linux carries that across execve, so a
+    process started by a big parent (pytest after the model tests: over 2 GiB) begins with the parent's peak
+    and looks out of memory before its first input. VmHWM belongs to this process's own memory map.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) // 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 def save_finding(findings: Path, kind: str, data: bytes, reason: str) -> Path:
     findings.mkdir(parents=True, exist_ok=True)
     name = f"{kind}-{hashlib.sha256(data).hexdigest()[:16]}"
@@ -126,11 +139,20 @@ def main() -> None:
         if elapsed > TIME_LIMIT_S + HANG_SLACK_S:
             path = save_finding(args.findings, "hang", data, f"took {elapsed:.1f} s, limit {TIME_LIMIT_S} s")
             print(f"FINDING hang -> {path}", file=sys.stderr, flush=True)
+        peak = own_peak_rss_mb()
+        if peak > FUZZER_RSS_LIMIT_MB:
+            # The first input that lifts the peak past the limit is the one to keep; the peak never falls
+            # again, so the run ends here, as libFuzzer's own out-of-memory check would end it.
+            reason = f"harness peak RSS {peak} MiB, limit {FUZZER_RSS_LIMIT_MB} MiB"
+            path = save_finding(args.findings, "oom", data, reason)
+            print(f"FINDING oom -> {path}", file=sys.stderr, flush=True)
+            sys.exit(1)
 
     args.findings.mkdir(parents=True, exist_ok=True)
     libfuzzer_args = [
         sys.argv[0], str(args.corpus), f"-max_total_time={args.seconds}", f"-max_len={MAX_INPUT_BYTES}",
-        f"-timeout={LIBFUZZER_TIMEOUT_S}", f"-rss_limit_mb={FUZZER_RSS_LIMIT_MB}",
+        # -rss_limit_mb=0: libFuzzer's own check reads the inherited ru_maxrss (see own_peak_rss_mb).
+        f"-timeout={LIBFUZZER_TIMEOUT_S}", "-rss_limit_mb=0", "-malloc_limit_mb=0",
         f"-artifact_prefix={args.findings}/", "-print_final_stats=1",
         # A slow unit here is mostly the traced parse on a busy machine; the service's own time limit is
         # what a finding measures, so libFuzzer's slow-unit files would only be noise.
