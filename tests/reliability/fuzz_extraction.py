@@ -77,16 +77,11 @@ def fuzz_settings():  # type: ignore[no-untyped-def]
 
 
 def own_peak_rss_mb() -> int:
-    """This process's peak resident memory since it started, in MiB.
+    """This process's own peak RSS (VmHWM), not the ru_maxrss that libFuzzer's -rss_limit_mb reads: Linux
+    carries that across execve, and pytest's peak passes 2 GiB after the model tests."""
+    from doc2slm_common.process_memory import own_peak_rss_bytes
 
-    Not getrusage's ru_maxrss (which libFuzzer's -rss_limit_mb reads): Linux carries that across execve, so a
-    process started by a big parent (pytest after the model tests: over 2 GiB) begins with the parent's peak
-    and looks out of memory before its first input. VmHWM belongs to this process's own memory map.
-    """
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) // 1024
-    raise RuntimeError("no VmHWM in /proc/self/status")
+    return own_peak_rss_bytes() // 2**20
 
 
 def save_finding(findings: Path, kind: str, data: bytes, reason: str) -> Path:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import resource
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+from doc2slm_common.process_memory import own_peak_rss_bytes
 
 from .batching import BatchStream
 from .checkpoint import TrainingProgress, apply_checkpoint, load_latest, rng_state, save_checkpoint
@@ -108,7 +108,7 @@ def train_step(prepared: PreparedModel, stream: BatchStream, step: int, grad_acc
 def peak_memory_bytes(device: torch.device) -> int:
     if device.type == "cuda":
         return int(torch.cuda.max_memory_allocated(device))
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024  # Linux reports KiB
+    return own_peak_rss_bytes()
 
 
 def train(prepared: PreparedModel, stream: BatchStream, config: FinetuneConfig, total_steps: int, *,
