@@ -6,9 +6,12 @@ kills and replaces the worker instead of the service dying.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from doc2slm_common.errors import DomainError, EncryptedDocument, InvalidInput, LimitExceeded
 
@@ -28,6 +31,9 @@ class PageRangeRequest:
     finish: FinishSpec | None = None
     # A document of more pages than this is only counted, so that its ranges can all run in parallel.
     count_only_above: int = 0
+    # The document's id: a worker keeps the last document it opened under this key for its next range
+    # ("" opens and closes the document within the call).
+    cache_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,49 @@ class PageRangeResult:
     pages: list[str]  # normalised text of each page in the range (empty when finished is set)
     raw_chars: int
     finished: FinishedDocument | None = None
+
+
+@dataclass(frozen=True)
+class _OpenDocument:
+    key: tuple[str, str, str]
+    document: Any
+    close: Callable[[], None]
+
+
+# One open document per worker process. A long document comes as several page ranges; opening it again
+# for each cost pypdf 50-330 ms on real manuals (R and gnuplot manuals: xref and page tree of 40-311 pages),
+# as much as extracting 3-10 of its pages.
+_kept: _OpenDocument | None = None
+
+
+def forget_open_document() -> None:
+    global _kept
+    kept, _kept = _kept, None
+    if kept is not None:
+        kept.close()
+
+
+@contextlib.contextmanager
+def _document(request: PageRangeRequest, open_document: Callable[[], tuple[Any, Callable[[], None]]]) -> Iterator[Any]:
+    """The request's document, opened or kept from the previous range; dropped after any failure, since
+    a parser that raised may be left half-way through its state."""
+    global _kept
+    key = (request.cache_key, request.backend, request.password)
+    if not (request.cache_key and _kept is not None and _kept.key == key):
+        forget_open_document()  # before opening the next one: both would count against the memory limit
+        document, close = open_document()
+        if not request.cache_key:
+            try:
+                yield document
+            finally:
+                close()
+            return
+        _kept = _OpenDocument(key, document, close)
+    try:
+        yield _kept.document
+    except BaseException:
+        forget_open_document()
+        raise
 
 
 def _check_pages(total: int, max_pages: int) -> None:
@@ -61,33 +110,42 @@ def _pypdf_pages(request: PageRangeRequest) -> PageRangeResult:
 
     # pypdf logs every recoverable oddity of a broken file; the outcome is reported, the noise is not.
     logging.getLogger("pypdf").setLevel(logging.ERROR)
-    try:
+
+    def open_reader() -> tuple[Any, Callable[[], None]]:
         reader = pypdf.PdfReader(io.BytesIO(request.data), strict=False)
         if reader.is_encrypted and reader.decrypt(request.password) == pypdf.PasswordType.NOT_DECRYPTED:
             raise EncryptedDocument(_password_message(request.password))
-        total = len(reader.pages)
-        _check_pages(total, request.max_pages)
-        counted = _only_count(request, total)
-        if counted:
-            return counted
-        texts, raw_chars = [], 0
-        for index in _page_range(request, total):
-            page = reader.pages[index]
-            raw = page.extract_text() or ""
-            if not raw.strip():
-                # extract_text swallows decompression limits and returns "": ask the content stream why.
-                contents = page.get_contents()
-                if contents is not None:
-                    contents.get_data()
-            raw_chars += len(raw)
-            texts.append(normalize_page(raw))
-        return PageRangeResult(total, request.first_page, texts, raw_chars)
+        return reader, reader.close
+
+    try:
+        with _document(request, open_reader) as reader:
+            return _pypdf_range(request, reader)
     except EmptyFileError:
         raise InvalidInput("empty file: 0 bytes is not a PDF") from None
     except FileNotDecryptedError:
         raise EncryptedDocument(_password_message(request.password)) from None
     except LimitReachedError as error:
         raise LimitExceeded(f"PDF exceeds a pypdf safety limit (decompression bomb?): {error}") from None
+
+
+def _pypdf_range(request: PageRangeRequest, reader: Any) -> PageRangeResult:
+    total = len(reader.pages)
+    _check_pages(total, request.max_pages)
+    counted = _only_count(request, total)
+    if counted:
+        return counted
+    texts, raw_chars = [], 0
+    for index in _page_range(request, total):
+        page = reader.pages[index]
+        raw = page.extract_text() or ""
+        if not raw.strip():
+            # extract_text swallows decompression limits and returns "": ask the content stream why.
+            contents = page.get_contents()
+            if contents is not None:
+                contents.get_data()
+        raw_chars += len(raw)
+        texts.append(normalize_page(raw))
+    return PageRangeResult(total, request.first_page, texts, raw_chars)
 
 
 def _password_message(password: str) -> str:
@@ -99,15 +157,16 @@ def _password_message(password: str) -> str:
 def _pdfium_pages(request: PageRangeRequest) -> PageRangeResult:
     import pypdfium2 as pdfium
 
-    try:
-        document = pdfium.PdfDocument(request.data, password=request.password or None)
-    except pdfium.PdfiumError as error:
-        if "password" in str(error).lower():
-            raise EncryptedDocument(_password_message(request.password)) from None
-        if not request.data:
-            raise InvalidInput("empty file: 0 bytes is not a PDF") from None
-        raise InvalidInput(f"not a readable PDF: {error}") from None
-    try:
+    def open_document() -> tuple[Any, Callable[[], None]]:
+        try:
+            document = pdfium.PdfDocument(request.data, password=request.password or None)
+        except pdfium.PdfiumError as error:
+            if "password" in str(error).lower():
+                raise EncryptedDocument(_password_message(request.password)) from None
+            raise InvalidInput(f"not a readable PDF: {error}") from None
+        return document, document.close
+
+    with _document(request, open_document) as document:
         total = len(document)
         _check_pages(total, request.max_pages)
         counted = _only_count(request, total)
@@ -124,8 +183,6 @@ def _pdfium_pages(request: PageRangeRequest) -> PageRangeResult:
             raw_chars += len(raw)
             texts.append(normalize_page(raw))
         return PageRangeResult(total, request.first_page, texts, raw_chars)
-    finally:
-        document.close()
 
 
 def extract_page_range(request: PageRangeRequest) -> PageRangeResult:

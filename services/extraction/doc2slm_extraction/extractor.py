@@ -83,7 +83,8 @@ class Extractor:
 
         def request(first: int, stop: int, finish: FinishSpec | None = None) -> PageRangeRequest:
             return PageRangeRequest(data, spec.options.backend, password, first, stop,
-                                    self.settings.max_pages, finish, count_only_above=step if finish else 0)
+                                    self.settings.max_pages, finish, count_only_above=step if finish else 0,
+                                    cache_key=spec.doc_id)
 
         first = self._run(request(0, step, spec), deadline)
         assert isinstance(first, PageRangeResult)
