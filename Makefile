@@ -55,8 +55,13 @@ helm: tools
 
 bench: bench-extract bench-qagen bench-embed bench-finetune bench-serve
 
+# Real manuals when Debian's apt can fetch them (scripts/fetch_manuals.sh), else the generated corpus.
 bench-extract: venv proto
-	$(PY) -m doc2slm_extraction.bench
+	if bash scripts/fetch_manuals.sh tools/manuals; then \
+	  $(PY) -m doc2slm_extraction.bench --corpus tools/manuals; \
+	else \
+	  echo "bench-extract: no real manuals; measuring on generated ones"; $(PY) -m doc2slm_extraction.bench; \
+	fi
 
 bench-qagen: venv proto
 	$(PY) -m doc2slm_qagen.bench

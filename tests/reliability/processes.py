@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,12 +19,7 @@ from pathlib import Path
 import psutil
 from doc2slm_common.client import wait_for_serving
 from doc2slm_common.contracts import ServiceContract
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from doc2slm_common.local_services import free_port
 
 
 def quiet_env(extra: dict[str, str] | None = None) -> dict[str, str]:

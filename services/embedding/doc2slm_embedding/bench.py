@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ import numpy as np
 from doc2slm.v1 import embedding_pb2, embedding_pb2_grpc
 from doc2slm_common.client import open_channel, unary, wait_for_serving
 from doc2slm_common.contracts import EMBEDDING
+from doc2slm_common.local_services import free_port
 
 from doc2slm_embedding.encoder import resolve_model
 
@@ -77,12 +77,6 @@ def measure(run: Callable[[], object], server_pid: int) -> Measurement:
     _WORKER.submit(run).result()
     wall = time.perf_counter() - start
     return Measurement(wall, time.process_time() + process_cpu_s(server_pid) - cpu_start)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_service(max_batch: int, torch_threads: int) -> tuple[subprocess.Popen[bytes], str]:

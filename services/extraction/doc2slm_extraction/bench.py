@@ -1,10 +1,12 @@
 """`make bench-extract`: pages/s of the extraction service against plain single-threaded pypdf, same run.
 
-The corpus is generated (manuals of a few hundred pages with running headers, footers and page numbers).
-The baseline is what a script would do: `PdfReader(path)` and `page.extract_text()` for every page, one
-thread. The service path is a real gRPC server on loopback with its worker processes, called with
-ExtractBatch over file:// URIs, per backend. Each measurement is repeated (--repeat, default 3) and the
-fastest run counts, on both sides, because on a shared machine the minimum is the least disturbed.
+The corpus: real manuals when given (`make bench-extract` fetches the R and gnuplot manuals from Debian's
+doc packages into tools/manuals, see scripts/fetch_manuals.sh), else generated ones (a few hundred pages
+with running headers, footers and page numbers). The baseline is what a script would do: `PdfReader(path)`
+and `page.extract_text()` for every page, one thread. The service is started as in a pod, its own process
+(`python -m doc2slm_extraction`) with its worker processes, and called over loopback gRPC with
+ExtractBatch over file:// URIs, per backend, from this process. Each measurement is repeated (--repeat,
+default 3) and the fastest run counts, on both sides: on a shared machine the minimum is the least disturbed.
 Text kept: the non-space characters of the cleaned text (rebuilt from the chunks' spans) against the
 baseline's raw non-space characters minus the headers and footers the generator wrote, which cleaning is
 meant to remove.
@@ -23,10 +25,10 @@ from typing import Any
 import pypdf
 from doc2slm.v1 import extraction_pb2, extraction_pb2_grpc
 from doc2slm_common import client
-from doc2slm_common.server import ServerSettings, start_server
+from doc2slm_common.contracts import EXTRACTION
+from doc2slm_common.local_services import LocalServices, free_port
 
-from doc2slm_extraction.service import build_binding
-from doc2slm_extraction.settings import ExtractionSettings, available_cores
+from doc2slm_extraction.settings import available_cores
 
 TARGETS = {"pypdf": 1.7, "pypdfium2": 15.0}
 MIN_KEPT = 0.90
@@ -105,12 +107,13 @@ def through_service(
     paths: list[Path], backend: str, workers: int, repeat: int
 ) -> tuple[int, float, dict[str, int]]:
     """Pages, best seconds of repeat ExtractBatch calls, and kept non-space characters per file."""
-    running = start_server([build_binding(ExtractionSettings(backend=backend, workers=workers))],
-                           ServerSettings(port=0))
+    service = LocalServices(contracts=[EXTRACTION], ports={EXTRACTION.short_name: free_port()},
+                            env={"DOC2SLM_BACKEND": backend, "DOC2SLM_WORKERS": str(workers)})
+    address = service.start()[EXTRACTION.short_name]
     best = float("inf")
     pages, chunks = 0, list[Any]()
     try:
-        with client.open_channel(f"127.0.0.1:{running.port}") as channel:
+        with client.open_channel(address) as channel:
             stub = extraction_pb2_grpc.ExtractionServiceStub(channel)
             request = extraction_pb2.ExtractBatchRequest(uris=[path.as_uri() for path in paths])
             for _ in range(repeat):
@@ -125,7 +128,7 @@ def through_service(
                         pages += event.result.pages
                 best = min(best, time.perf_counter() - started)
     finally:
-        running.stop(grace=1)
+        service.stop()
     return pages, best, kept_chars(chunks)
 
 

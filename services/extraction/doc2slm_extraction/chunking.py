@@ -21,7 +21,7 @@ _CLOSERS = "\"”')]"
 # A paragraph break, or a sentence end: . ! ? (optionally closed by a quote or bracket) before a space and
 # a non-lowercase character, so "e.g. the" and "3.5 bar" stay inside their sentence. One pass over the
 # whole text: per-paragraph searches cost more than pypdf's own parsing on long documents.
-_BOUNDARY = re.compile(r"\n\n+|(?<=[.!?])[\"”')\]]*\s+(?=[^a-z\s])")
+_BOUNDARY = re.compile(r"\n\n+|(?<=[.!?])[\"”')\]]*\s+(?=[^a-z\s.,;:!?])")
 _WORD = re.compile(r"\S+")
 
 

@@ -7,7 +7,6 @@ Slow (a model load and CPU generation), so not part of `make test`: `pytest -m s
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from doc2slm_common.local_services import free_port
 from doc2slm_qagen.chunkwork import ChunkFailure
 from doc2slm_qagen.records import ChunkRecord, PairRecord
 from doc2slm_qagen.settings import LOCAL_TEACHER_MODEL
@@ -27,12 +27,6 @@ pytestmark = pytest.mark.slow
 VIM_TEXT = ("The tilde (~) lines indicate lines not in the file. In other words, when Vim runs out of file to "
             "display, it displays tilde lines. At the bottom of the screen, a message line indicates the file "
             "is named file.txt and shows that you are creating a new file.")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

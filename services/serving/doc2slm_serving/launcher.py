@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,12 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from doc2slm_common.contracts import OPENAI_ROUTE_PREFIX
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from doc2slm_common.local_services import free_port
 
 
 @dataclass
