@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import grpc
 from doc2slm.v1 import extraction_pb2, extraction_pb2_grpc
 from doc2slm_common import client
+from doc2slm_common.extraction_events import chunks_of
 
 PART_BYTES = 64 * 1024
 
@@ -44,8 +45,8 @@ def extract_document(address: str, data: bytes, name: str, deadline_s: float = 6
         try:
             for event in client.stream(stub.ExtractDocument, lambda: document_requests(data, name),
                                        deadline_s=deadline_s, retries=retries):
-                if event.HasField("chunk"):
-                    outcome.chunk_ids.append(event.chunk.chunk_id)
+                if not event.HasField("result"):
+                    outcome.chunk_ids.extend(chunk.chunk_id for chunk in chunks_of(event))
                 else:
                     outcome.results += 1
                     outcome.failure_code = event.result.failure.code if event.result.HasField("failure") else ""

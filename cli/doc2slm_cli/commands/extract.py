@@ -16,6 +16,7 @@ from typing import Any
 
 from doc2slm_common import storage
 from doc2slm_common.errors import DomainError
+from doc2slm_common.extraction_events import CHUNKS_PER_EVENT, chunks_of
 
 UPLOAD_PIECE_BYTES = 1024 * 1024
 
@@ -92,7 +93,8 @@ def _through_server(uris: list[str], args: argparse.Namespace) -> Iterator[_Resu
     from doc2slm_extraction.documents import CHUNK_FIELDS
 
     options = extraction_pb2.ChunkingOptions(
-        max_tokens=args.max_tokens or 0, overlap_tokens=args.overlap_tokens or 0, backend=args.backend or "")
+        max_tokens=args.max_tokens or 0, overlap_tokens=args.overlap_tokens or 0, backend=args.backend or "",
+        chunks_per_event=CHUNKS_PER_EVENT)
 
     def requests(uri: str, data: bytes) -> Iterator[Any]:
         yield extraction_pb2.ExtractDocumentRequest(header=extraction_pb2.DocumentHeader(
@@ -110,8 +112,9 @@ def _through_server(uris: list[str], args: argparse.Namespace) -> Iterator[_Resu
         try:
             for event in client.stream(stub.ExtractDocument, lambda: requests(uri, data),
                                        deadline_s=args.deadline):
-                if event.WhichOneof("event") == "chunk":
-                    result.records.append({name: getattr(event.chunk, name) for name in CHUNK_FIELDS})
+                if event.WhichOneof("event") != "result":
+                    result.records.extend({name: getattr(chunk, name) for name in CHUNK_FIELDS}
+                                          for chunk in chunks_of(event))
                 else:
                     result.warnings = list(event.result.warnings)
         except grpc.RpcError as error:

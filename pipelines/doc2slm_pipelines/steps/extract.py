@@ -13,6 +13,7 @@ from typing import Any
 from doc2slm.v1 import common_pb2, extraction_pb2, extraction_pb2_grpc
 from doc2slm_common import client, storage
 from doc2slm_common.errors import InvalidInput
+from doc2slm_common.extraction_events import CHUNKS_PER_EVENT, chunks_of
 
 from doc2slm_pipelines.steps.records import CHUNKS_FILE, EXTRACTION_CARD, as_prefix, write_card
 
@@ -77,15 +78,15 @@ def extract_corpus(docs_uri: str, work_uri: str, extraction_address: str, *, max
     request = extraction_pb2.ExtractBatchRequest(
         request_id="pipeline-extract", uris=corpus_uris(docs_uri),
         options=extraction_pb2.ChunkingOptions(max_tokens=max_tokens, overlap_tokens=overlap_tokens,
-                                               backend=backend))
+                                               backend=backend, chunks_per_event=CHUNKS_PER_EVENT))
     chunks: list[dict[str, Any]] = []
     documents: list[dict[str, Any]] = []
     failures: list[dict[str, str]] = []
     with client.open_channel(extraction_address) as channel:
         stub = extraction_pb2_grpc.ExtractionServiceStub(channel)
         for event in client.stream(stub.ExtractBatch, request, deadline_s=deadline_s):
-            if event.HasField("chunk"):
-                chunks.append(chunk_record(event.chunk))
+            if not event.HasField("result"):
+                chunks.extend(chunk_record(chunk) for chunk in chunks_of(event))
                 continue
             result = event.result
             if result.HasField("failure"):

@@ -26,6 +26,7 @@ import pypdf
 from doc2slm.v1 import extraction_pb2, extraction_pb2_grpc
 from doc2slm_common import client
 from doc2slm_common.contracts import EXTRACTION
+from doc2slm_common.extraction_events import CHUNKS_PER_EVENT, chunks_of
 from doc2slm_common.local_services import LocalServices, free_port
 
 from doc2slm_extraction.settings import available_cores
@@ -115,13 +116,15 @@ def through_service(
     try:
         with client.open_channel(address) as channel:
             stub = extraction_pb2_grpc.ExtractionServiceStub(channel)
-            request = extraction_pb2.ExtractBatchRequest(uris=[path.as_uri() for path in paths])
+            request = extraction_pb2.ExtractBatchRequest(
+                uris=[path.as_uri() for path in paths],
+                options=extraction_pb2.ChunkingOptions(chunks_per_event=CHUNKS_PER_EVENT))
             for _ in range(repeat):
                 pages, chunks = 0, []
                 started = time.perf_counter()
                 for event in client.stream(stub.ExtractBatch, request, deadline_s=3600):
-                    if event.WhichOneof("event") == "chunk":
-                        chunks.append(event.chunk)
+                    if event.WhichOneof("event") != "result":
+                        chunks.extend(chunks_of(event))
                     elif event.result.HasField("failure"):
                         raise RuntimeError(f"{event.result.source}: {event.result.failure.message}")
                     else:

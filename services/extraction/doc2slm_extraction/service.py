@@ -11,6 +11,7 @@ from doc2slm.v1 import common_pb2, extraction_pb2, extraction_pb2_grpc
 from doc2slm_common import storage
 from doc2slm_common.contracts import EXTRACTION
 from doc2slm_common.errors import DomainError, InvalidInput
+from doc2slm_common.extraction_events import MAX_CHUNKS_PER_EVENT, MAX_EVENT_TEXT_BYTES
 from doc2slm_common.server import ServiceBinding
 
 from doc2slm_extraction.documents import ChunkingOptions, DocumentOutcome, DocumentSource
@@ -20,10 +21,27 @@ from doc2slm_extraction.settings import ExtractionSettings
 log = logging.getLogger(__name__)
 
 
-def outcome_events(outcome: DocumentOutcome) -> Iterator[extraction_pb2.ExtractionEvent]:
-    """The chunks of one document, then its result (with the failure, if any)."""
+def _chunk_events(outcome: DocumentOutcome, per_event: int) -> Iterator[extraction_pb2.ExtractionEvent]:
+    if per_event <= 1:
+        for chunk in outcome.chunks:
+            yield extraction_pb2.ExtractionEvent(chunk=chunk.to_record())
+        return
+    batch: list[dict[str, Any]] = []
+    text_bytes = 0
     for chunk in outcome.chunks:
-        yield extraction_pb2.ExtractionEvent(chunk=common_pb2.Chunk(**chunk.to_record()))
+        size = len(chunk.text.encode())
+        if batch and (len(batch) >= per_event or text_bytes + size > MAX_EVENT_TEXT_BYTES):
+            yield extraction_pb2.ExtractionEvent(chunks=extraction_pb2.ChunkBatch(chunks=batch))
+            batch, text_bytes = [], 0
+        batch.append(chunk.to_record())
+        text_bytes += size
+    if batch:
+        yield extraction_pb2.ExtractionEvent(chunks=extraction_pb2.ChunkBatch(chunks=batch))
+
+
+def outcome_events(outcome: DocumentOutcome, chunks_per_event: int = 1) -> Iterator[extraction_pb2.ExtractionEvent]:
+    """The chunks of one document (one per event, or up to chunks_per_event), then its result."""
+    yield from _chunk_events(outcome, chunks_per_event)
     failure = None
     if outcome.failure is not None:
         failure = common_pb2.ItemFailure(
@@ -41,6 +59,8 @@ class ExtractionServicer(extraction_pb2_grpc.ExtractionServiceServicer):
         self.extractor = extractor
 
     def _options(self, options: extraction_pb2.ChunkingOptions) -> ChunkingOptions:
+        if not 0 <= options.chunks_per_event <= MAX_CHUNKS_PER_EVENT:
+            raise InvalidInput(f"chunks_per_event {options.chunks_per_event} is outside 0..{MAX_CHUNKS_PER_EVENT}")
         return self.extractor.options(options.max_tokens, options.overlap_tokens, options.backend)
 
     def _receive(self, requests: Iterator[extraction_pb2.ExtractDocumentRequest]) -> tuple[Any, bytes]:
@@ -71,7 +91,7 @@ class ExtractionServicer(extraction_pb2_grpc.ExtractionServiceServicer):
         outcome = self.extractor.extract(data, source, options, header.password)
         log.info("extracted", extra={"source": source, "pages": outcome.pages, "chunks": len(outcome.chunks),
                                      "request_id": header.request_id, "seconds": round(outcome.seconds, 3)})
-        yield from outcome_events(outcome)
+        yield from outcome_events(outcome, header.options.chunks_per_event)
 
     def ExtractBatch(
         self, request: extraction_pb2.ExtractBatchRequest, context: Any
@@ -83,7 +103,7 @@ class ExtractionServicer(extraction_pb2_grpc.ExtractionServiceServicer):
         count = 0
         for outcome in self.extractor.extract_many(self._sources(request.uris), options):
             count += 1
-            yield from outcome_events(outcome)
+            yield from outcome_events(outcome, request.options.chunks_per_event)
         log.info("batch done", extra={"documents": count, "request_id": request.request_id,
                                       "seconds": round(time.monotonic() - started, 3)})
 

@@ -10,8 +10,10 @@ import pytest
 from doc2slm.v1 import extraction_pb2, extraction_pb2_grpc
 from doc2slm_common import client
 from doc2slm_common.contracts import EXTRACTION
+from doc2slm_common.extraction_events import MAX_EVENT_TEXT_BYTES, chunks_of
 from doc2slm_common.server import RunningServer, ServerSettings, start_server
-from doc2slm_extraction.service import build_binding
+from doc2slm_extraction.documents import Chunk, DocumentOutcome
+from doc2slm_extraction.service import build_binding, outcome_events
 from doc2slm_extraction.settings import ExtractionSettings
 from doc2slm_extraction.testing_pdfs import EXPECTED_STATUS
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -106,3 +108,39 @@ def test_batch_with_bad_files_returns_every_good_chunk(channel: grpc.Channel, pd
             assert result.chunks == sum(1 for c in chunks if c.source == result.source)
     assert results["image_only.pdf"].chunks == 0 and results["image_only.pdf"].warnings
     assert _serving(channel)
+
+
+def test_chunks_per_event_groups_the_same_chunks_in_order(channel: grpc.Channel, pdf_dir: Path) -> None:
+    uri = (pdf_dir / "multipage.pdf").as_uri()
+
+    def events(per_event: int) -> list[extraction_pb2.ExtractionEvent]:
+        options = extraction_pb2.ChunkingOptions(max_tokens=64, chunks_per_event=per_event)
+        return _extract(channel, iter([extraction_pb2.ExtractDocumentRequest(
+            header=extraction_pb2.DocumentHeader(uri=uri, options=options))]))
+
+    single, grouped = events(0), events(4)
+    one_by_one = [chunk for event in single for chunk in chunks_of(event)]
+    assert [e.WhichOneof("event") for e in single] == ["chunk"] * len(one_by_one) + ["result"]
+    assert len(one_by_one) > 10
+    kinds = [e.WhichOneof("event") for e in grouped]
+    assert kinds == ["chunks"] * -(-len(one_by_one) // 4) + ["result"]
+    assert [len(e.chunks.chunks) for e in grouped[:-1]][:-1] == [4] * (len(grouped) - 2)
+    assert [chunk for event in grouped for chunk in chunks_of(event)] == one_by_one
+    assert grouped[-1].result.chunks == single[-1].result.chunks == len(one_by_one)
+
+
+def test_chunks_per_event_out_of_range_is_invalid_argument(channel: grpc.Channel, pdfs: dict[str, bytes]) -> None:
+    with pytest.raises(grpc.RpcError) as raised:
+        _extract(channel, _document_requests(pdfs["multipage.pdf"], "m.pdf",
+                                             options=extraction_pb2.ChunkingOptions(chunks_per_event=5000)))
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "chunks_per_event" in (raised.value.details() or "")
+    assert _serving(channel)
+
+
+def test_a_chunks_event_stays_under_its_text_limit() -> None:
+    text = "é" * (MAX_EVENT_TEXT_BYTES // 6 + 1)  # 2 UTF-8 bytes each: three such chunks pass the limit
+    chunks = [Chunk("d" * 64, f"c{index}", "big.pdf", 1, 1, text, 1, 0, len(text)) for index in range(5)]
+    outcome = DocumentOutcome(source="big.pdf", doc_id="d" * 64, pages=1, chunks=chunks)
+    events = list(outcome_events(outcome, 64))
+    assert [len(e.chunks.chunks) for e in events[:-1]] == [2, 2, 1] and events[-1].result.chunks == 5

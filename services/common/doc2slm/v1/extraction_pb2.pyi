@@ -8,14 +8,16 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ChunkingOptions(_message.Message):
-    __slots__ = ("max_tokens", "overlap_tokens", "backend")
+    __slots__ = ("max_tokens", "overlap_tokens", "backend", "chunks_per_event")
     MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
     OVERLAP_TOKENS_FIELD_NUMBER: _ClassVar[int]
     BACKEND_FIELD_NUMBER: _ClassVar[int]
+    CHUNKS_PER_EVENT_FIELD_NUMBER: _ClassVar[int]
     max_tokens: int
     overlap_tokens: int
     backend: str
-    def __init__(self, max_tokens: _Optional[int] = ..., overlap_tokens: _Optional[int] = ..., backend: _Optional[str] = ...) -> None: ...
+    chunks_per_event: int
+    def __init__(self, max_tokens: _Optional[int] = ..., overlap_tokens: _Optional[int] = ..., backend: _Optional[str] = ..., chunks_per_event: _Optional[int] = ...) -> None: ...
 
 class DocumentHeader(_message.Message):
     __slots__ = ("request_id", "source_name", "uri", "password", "options")
@@ -71,10 +73,18 @@ class DocumentResult(_message.Message):
     seconds: float
     def __init__(self, doc_id: _Optional[str] = ..., source: _Optional[str] = ..., pages: _Optional[int] = ..., chunks: _Optional[int] = ..., chars_raw: _Optional[int] = ..., chars_kept: _Optional[int] = ..., warnings: _Optional[_Iterable[str]] = ..., failure: _Optional[_Union[_common_pb2.ItemFailure, _Mapping]] = ..., seconds: _Optional[float] = ...) -> None: ...
 
+class ChunkBatch(_message.Message):
+    __slots__ = ("chunks",)
+    CHUNKS_FIELD_NUMBER: _ClassVar[int]
+    chunks: _containers.RepeatedCompositeFieldContainer[_common_pb2.Chunk]
+    def __init__(self, chunks: _Optional[_Iterable[_Union[_common_pb2.Chunk, _Mapping]]] = ...) -> None: ...
+
 class ExtractionEvent(_message.Message):
-    __slots__ = ("chunk", "result")
+    __slots__ = ("chunk", "result", "chunks")
     CHUNK_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
+    CHUNKS_FIELD_NUMBER: _ClassVar[int]
     chunk: _common_pb2.Chunk
     result: DocumentResult
-    def __init__(self, chunk: _Optional[_Union[_common_pb2.Chunk, _Mapping]] = ..., result: _Optional[_Union[DocumentResult, _Mapping]] = ...) -> None: ...
+    chunks: ChunkBatch
+    def __init__(self, chunk: _Optional[_Union[_common_pb2.Chunk, _Mapping]] = ..., result: _Optional[_Union[DocumentResult, _Mapping]] = ..., chunks: _Optional[_Union[ChunkBatch, _Mapping]] = ...) -> None: ...
