@@ -180,3 +180,11 @@ def test_deploy_checks_the_adapter_against_the_base_before_publishing(tmp_path: 
         verify_adapter(storage.to_uri(odd_rank), str(base_dir))
     with pytest.raises(InvalidInput, match=r"no adapter_config\.json"):
         verify_adapter(storage.to_uri(tmp_path / "nothing"), str(base_dir))
+
+
+def test_a_zero_paraphrase_share_is_sent_and_a_negative_one_leaves_the_server_default() -> None:
+    from doc2slm_pipelines.steps.qagen import generation_options
+
+    none_asked = generation_options(paraphrase_share=0.0)
+    assert none_asked.HasField("paraphrase_share") and none_asked.paraphrase_share == 0.0
+    assert not generation_options().HasField("paraphrase_share")

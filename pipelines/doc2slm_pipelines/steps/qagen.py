@@ -74,7 +74,7 @@ def generation_options(*, teacher_base_url: str = "", teacher_model: str = "", p
     options = qagen_pb2.GenerationOptions(
         teacher_base_url=teacher_base_url, teacher_model=teacher_model, pairs_per_chunk=pairs_per_chunk,
         mode=GENERATION_MODES[mode], max_concurrency=max_concurrency, max_requests=max_requests)
-    # A negative share means "server default"; proto3 cannot tell 0.0 from unset.
+    # A negative share means "server default": the field stays unset (it is `optional`, so 0 is a value).
     if paraphrase_share >= 0:
         options.paraphrase_share = paraphrase_share
     return options
@@ -118,13 +118,17 @@ def generate_pairs(chunks_uri: str, work_uri: str, qagen_address: str, options: 
 
 
 def split_dataset(qa_uri: str, work_uri: str, qagen_address: str, *, seed: int = 0,
-                  heldout_docs_share: float = 0.0, seen_share: float = 0.0,
+                  heldout_docs_share: float = -1.0, seen_share: float = -1.0,
                   deadline_s: float = SPLIT_DEADLINE_S) -> SplitOutcome:
     """SplitDataset into `<work_uri>/split/`; refuses a split that leaves nothing to train on."""
     prefix = storage.to_uri(work_uri)
     request = qagen_pb2.SplitDatasetRequest(request_id="pipeline-split", qa_uri=qa_uri,
-                                            out_uri=storage.join(prefix, SPLIT_DIR) + "/", seed=seed,
-                                            heldout_docs_share=heldout_docs_share, seen_share=seen_share)
+                                            out_uri=storage.join(prefix, SPLIT_DIR) + "/", seed=seed)
+    # Negative: the server's value (the fields stay unset); 0 is a real choice (no eval_seen, no held docs).
+    if heldout_docs_share >= 0:
+        request.heldout_docs_share = heldout_docs_share
+    if seen_share >= 0:
+        request.seen_share = seen_share
     with client.open_channel(qagen_address) as channel:
         stub = qagen_pb2_grpc.QAGenServiceStub(channel)
         reply = client.unary(stub.SplitDataset, request, deadline_s=deadline_s)

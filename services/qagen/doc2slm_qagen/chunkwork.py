@@ -126,11 +126,13 @@ class ChunkWorker:
                 result.dropped[reason] += 1
             else:
                 kept.append(pair)
-        if kept and entry.get("paraphrases") is None and wants_paraphrase(chunk.chunk_id,
-                                                                        self.plan.paraphrase_share):
+        # Whether this chunk's pairs get second questions depends on this run's share only: second questions
+        # cached by an earlier run with a larger share are kept in the cache but not used.
+        wanted = wants_paraphrase(chunk.chunk_id, self.plan.paraphrase_share)
+        if kept and wanted and entry.get("paraphrases") is None:
             entry = self._add_paraphrases(entry, kept, chunk_filter)
             result.cached = False
-        paraphrases: dict[str, str] = entry.get("paraphrases") or {}
+        paraphrases: dict[str, str] = (entry.get("paraphrases") or {}) if wanted else {}
         for pair in kept:
             paraphrase = paraphrases.get(pair.question, "")
             if paraphrase and not self._usable_paraphrase(pair, paraphrase, chunk_filter):

@@ -59,7 +59,7 @@ def options_to_proto(options: dict[str, Any]) -> qagen_pb2.GenerationOptions:
         mode=_MODE_VALUES.get(options.get("mode") or "", qagen_pb2.GENERATION_MODE_UNSPECIFIED),
         pairs_per_chunk=options.get("pairs_per_chunk") or 0, max_concurrency=options.get("max_concurrency") or 0,
         max_requests=options.get("max_requests") or 0, max_tokens=options.get("max_tokens") or 0,
-        paraphrase_share=options.get("paraphrase_share") or 0.0)
+        paraphrase_share=options.get("paraphrase_share"))  # None leaves the optional field unset
 
 
 def record_from_event(event: qagen_pb2.GenerationEvent) -> Event:
@@ -78,14 +78,19 @@ def record_from_event(event: qagen_pb2.GenerationEvent) -> Event:
 
 def options_from_proto(options: qagen_pb2.GenerationOptions) -> dict[str, Any]:
     """Request options as settings overrides; an unset (zero) field keeps the server's value."""
-    if options.paraphrase_share < 0:
-        raise InvalidInput(f"paraphrase_share must be in [0, 1], got {options.paraphrase_share}")
+    paraphrase_share = _optional_share(options, "paraphrase_share")
     return {
         "teacher_base_url": options.teacher_base_url or None, "teacher_model": options.teacher_model or None,
         "mode": _MODES.get(options.mode), "pairs_per_chunk": options.pairs_per_chunk or None,
         "max_concurrency": options.max_concurrency or None, "max_requests": options.max_requests or None,
-        "max_tokens": options.max_tokens or None, "paraphrase_share": options.paraphrase_share or None,
+        "max_tokens": options.max_tokens or None, "paraphrase_share": paraphrase_share,
     }
+
+
+def _optional_share(message: Any, name: str) -> float | None:
+    """An `optional double` field: None when unset (the server's value), else its value, 0 included; the
+    settings check its range (factory.with_options: INVALID_ARGUMENT naming the field)."""
+    return float(getattr(message, name)) if message.HasField(name) else None
 
 
 class QAGenServicer(qagen_pb2_grpc.QAGenServiceServicer):
@@ -119,12 +124,9 @@ class QAGenServicer(qagen_pb2_grpc.QAGenServiceServicer):
 
     def SplitDataset(self, request: qagen_pb2.SplitDatasetRequest, context: Any
                      ) -> qagen_pb2.SplitDatasetResponse:
-        for name in ("heldout_docs_share", "seen_share"):
-            if getattr(request, name) < 0:
-                raise InvalidInput(f"{name} must be >= 0, got {getattr(request, name)}")
         config = factory.split_config(self.settings, seed=request.seed or None,
-                                      heldout_docs_share=request.heldout_docs_share or None,
-                                      seen_share=request.seen_share or None)
+                                      heldout_docs_share=_optional_share(request, "heldout_docs_share"),
+                                      seen_share=_optional_share(request, "seen_share"))
         uris, counts = split_dataset(request.qa_uri, request.out_uri, config)
         return qagen_pb2.SplitDatasetResponse(
             train_uri=uris["train"], eval_heldout_questions_uri=uris["eval_heldout_questions"],

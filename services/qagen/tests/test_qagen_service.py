@@ -115,3 +115,33 @@ def test_split_of_a_missing_file_is_not_found(stub: Any, tmp_path: Path) -> None
         client.unary(stub.SplitDataset, qagen_pb2.SplitDatasetRequest(
             qa_uri=(tmp_path / "none.jsonl").as_uri(), out_uri=tmp_path.as_uri()))
     assert raised.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_a_zero_share_is_a_value_not_the_server_default(stub: Any, tmp_path: Path) -> None:
+    # The server's paraphrase_share is 1.0; before these fields were `optional`, 0 read as "not given".
+    chunks = make_chunks()
+    none_asked = qagen_pb2.GenerationOptions(mode=qagen_pb2.GENERATION_MODE_QUESTION_ANSWER, pairs_per_chunk=2,
+                                             paraphrase_share=0.0)
+    events = generate(stub, qagen_pb2.GeneratePairsRequest(chunks=[*map(to_proto, chunks)], options=none_asked))
+    pairs = [e.pair for e in events if e.HasField("pair")]
+    assert pairs and not any(p.paraphrase_question for p in pairs)
+
+    default = generate(stub, qagen_pb2.GeneratePairsRequest(chunks=[*map(to_proto, chunks)], options=qagen_pb2.
+                                                            GenerationOptions(pairs_per_chunk=2)))
+    with_twins = [e.pair for e in default if e.HasField("pair")]
+    assert sum(1 for p in with_twins if p.paraphrase_question) > len(with_twins) / 2
+
+    qa_uri = storage.write_jsonl((tmp_path / "qa.jsonl").as_uri(), [
+        {"question": p.question, "answer": p.answer, "chunk_id": p.chunk_id, "doc_id": p.doc_id,
+         "page_start": p.page_start, "page_end": p.page_end, "pair_id": p.pair_id} for p in pairs])
+
+    def split(**shares: float) -> dict[str, int]:
+        reply = client.unary(stub.SplitDataset, qagen_pb2.SplitDatasetRequest(
+            qa_uri=qa_uri, out_uri=(tmp_path / f"split-{len(shares)}").as_uri() + "/", seed=3, **shares))
+        return dict(reply.counts)
+
+    assert split()["eval_seen"] > 0  # the server's seen_share (0.1)
+    assert split(seen_share=0.0)["eval_seen"] == 0
+    with pytest.raises(grpc.RpcError) as raised:
+        split(seen_share=-0.5)
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "seen_share" in (raised.value.details() or "")
