@@ -27,6 +27,24 @@ def test_lines_repeating_on_few_pages_are_kept() -> None:
     assert cleaned[0][0] == "Only twice at the top."
 
 
+def test_running_headers_of_one_chapter_are_removed_but_short_code_lines_kept() -> None:
+    # As in the R manuals: each chapter's pages carry "Chapter N: <title> <page>", on 5 of 20 pages, far
+    # below the document-wide share; a closing brace at the edge of several pages in a row is code.
+    titles = ["Introduction and preliminaries", "Simple manipulations", "Objects and their modes",
+              "Ordered and unordered factors"]
+    words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliett", "kilo",
+             "lima", "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango"]
+    pages = []
+    for number, word in enumerate(words, start=1):
+        title = titles[(number - 1) // 5]
+        body = [f"The {word} step comes next.", "}" if 6 <= number <= 9 else f"{word} <- TRUE"]
+        pages.append([f"Chapter {(number - 1) // 5 + 1}: {title} {number}", *body])
+    cleaned, removed = remove_running_lines(pages)
+    assert [lines[0] for lines in cleaned] == [page[1] for page in pages]
+    assert removed == sum(len(page[0]) for page in pages)
+    assert [lines[-1] for lines in cleaned[5:9]] == ["}"] * 4
+
+
 def test_hyphenated_line_breaks_are_joined_and_real_hyphens_kept() -> None:
     document = assemble_document(["The unit keeps infor-\nmation about ship-\nment dates.\nPre-shift checks."])
     assert document.text == "The unit keeps information about shipment dates.\n\nPre-shift checks."
