@@ -119,7 +119,7 @@ def _pypdf_pages(request: PageRangeRequest) -> PageRangeResult:
 
     try:
         with _document(request, open_reader) as reader:
-            return _pypdf_range(request, reader)
+            return _extract_range(request, len(reader.pages), lambda index: _pypdf_page_text(reader, index))
     except EmptyFileError:
         raise InvalidInput("empty file: 0 bytes is not a PDF") from None
     except FileNotDecryptedError:
@@ -128,21 +128,36 @@ def _pypdf_pages(request: PageRangeRequest) -> PageRangeResult:
         raise LimitExceeded(f"PDF exceeds a pypdf safety limit (decompression bomb?): {error}") from None
 
 
-def _pypdf_range(request: PageRangeRequest, reader: Any) -> PageRangeResult:
-    total = len(reader.pages)
+def _pypdf_page_text(reader: Any, index: int) -> str:
+    page = reader.pages[index]
+    raw = page.extract_text() or ""
+    if not raw.strip():
+        # extract_text swallows decompression limits and returns "": ask the content stream why.
+        contents = page.get_contents()
+        if contents is not None:
+            contents.get_data()
+    return str(raw)
+
+
+def _pdfium_page_text(document: Any, index: int) -> str:
+    page = document[index]
+    textpage = page.get_textpage()
+    # pdfium marks a hyphen it judged to end a line with U+FFFE; give it pypdf's shape "-\n".
+    raw = textpage.get_text_range().replace("\ufffe", "-\n")
+    textpage.close()
+    page.close()
+    return str(raw)
+
+
+def _extract_range(request: PageRangeRequest, total: int, page_text: Callable[[int], str]) -> PageRangeResult:
+    """The range's normalised pages (or only the page count), the same for every backend."""
     _check_pages(total, request.max_pages)
     counted = _only_count(request, total)
     if counted:
         return counted
     texts, raw_chars = [], 0
     for index in _page_range(request, total):
-        page = reader.pages[index]
-        raw = page.extract_text() or ""
-        if not raw.strip():
-            # extract_text swallows decompression limits and returns "": ask the content stream why.
-            contents = page.get_contents()
-            if contents is not None:
-                contents.get_data()
+        raw = page_text(index)
         raw_chars += len(raw)
         texts.append(normalize_page(raw))
     return PageRangeResult(total, request.first_page, texts, raw_chars)
@@ -167,22 +182,7 @@ def _pdfium_pages(request: PageRangeRequest) -> PageRangeResult:
         return document, document.close
 
     with _document(request, open_document) as document:
-        total = len(document)
-        _check_pages(total, request.max_pages)
-        counted = _only_count(request, total)
-        if counted:
-            return counted
-        texts, raw_chars = [], 0
-        for index in _page_range(request, total):
-            page = document[index]
-            textpage = page.get_textpage()
-            # pdfium marks a hyphen it judged to end a line with U+FFFE; give it pypdf's shape "-\n".
-            raw = textpage.get_text_range().replace("\ufffe", "-\n")
-            textpage.close()
-            page.close()
-            raw_chars += len(raw)
-            texts.append(normalize_page(raw))
-        return PageRangeResult(total, request.first_page, texts, raw_chars)
+        return _extract_range(request, len(document), lambda index: _pdfium_page_text(document, index))
 
 
 def extract_page_range(request: PageRangeRequest) -> PageRangeResult:
