@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
-from doc2slm_common.client import wait_for_serving
 from doc2slm_common.contracts import ServiceContract
-from doc2slm_common.local_services import free_port
+from doc2slm_common.local_services import free_port, wait_for_process_serving
 
 
 def quiet_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -57,19 +56,11 @@ class ServiceProcess:
         self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=quiet_env(self.env),
                                         start_new_session=True)
         self.starts += 1
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.contract.short_name} exited with {self.process.returncode} at start; "
-                                   f"log: {self.log_tail()}")
-            try:
-                wait_for_serving(self.address, self.contract.full_name, timeout_s=2.0)
-                return
-            except TimeoutError:
-                if time.monotonic() > deadline:
-                    self.kill()
-                    raise RuntimeError(f"{self.contract.short_name} not SERVING after {timeout_s:.0f}s; "
-                                       f"log: {self.log_tail()}") from None
+        try:
+            wait_for_process_serving(self.process, self.address, self.contract, time.monotonic() + timeout_s)
+        except (RuntimeError, TimeoutError) as error:
+            self.kill()
+            raise RuntimeError(f"{error}; log: {self.log_tail()}") from None
 
     def log_tail(self, lines: int = 15) -> str:
         try:

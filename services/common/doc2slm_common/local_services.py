@@ -39,6 +39,21 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def wait_for_process_serving(process: subprocess.Popen[bytes], address: str, contract: ServiceContract,
+                             deadline: float, hint: str = "") -> None:
+    """Until the service that `process` starts answers SERVING at `address`. RuntimeError when the process
+    exits first, TimeoutError at the monotonic `deadline`; `hint` (where its log is) ends both messages."""
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"{contract.short_name} exited with code {process.returncode} during start{hint}")
+        try:
+            wait_for_serving(address, contract.full_name, timeout_s=1.0)
+            return
+        except TimeoutError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{contract.short_name} at {address} not SERVING in time{hint}") from None
+
+
 @dataclass
 class ServiceProcess:
     contract: ServiceContract
@@ -91,18 +106,8 @@ class LocalServices:
     def _wait_all(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         for service in self.started:
-            while True:
-                if service.process.poll() is not None:
-                    where = f"; see {service.log_path}" if service.log_path else ""
-                    raise RuntimeError(f"{service.contract.short_name} exited with code "
-                                       f"{service.process.returncode} during start{where}")
-                try:
-                    wait_for_serving(service.address, service.contract.full_name, timeout_s=1.0)
-                    break
-                except TimeoutError:
-                    if time.monotonic() > deadline:
-                        raise TimeoutError(f"{service.contract.short_name} at {service.address} "
-                                           f"not SERVING after {timeout_s:.0f}s") from None
+            where = f"; see {service.log_path}" if service.log_path else ""
+            wait_for_process_serving(service.process, service.address, service.contract, deadline, where)
 
     def exited(self) -> list[ServiceProcess]:
         return [s for s in self.started if s.process.poll() is not None]
