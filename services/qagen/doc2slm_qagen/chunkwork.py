@@ -37,6 +37,9 @@ QUESTION_MAX_TOKENS = 96
 # the first question back. Each try has its own seed derived from chunk and answer, so re-runs repeat.
 SECOND_QUESTION_TEMPERATURE = 0.8
 SECOND_QUESTION_TRIES = 2
+# Training wordings past the first (greedy) one are sampled as well, each with its own seed, so that two
+# wordings asked with the same examples still differ.
+EXTRA_WORDING_TEMPERATURE = 0.7
 
 
 @dataclass(frozen=True)
@@ -46,10 +49,12 @@ class WorkPlan:
     paraphrase_share: float
     near_duplicate_threshold: float
     filters: FilterSettings
+    # Answer-first mode: training questions written per answer sentence, one per framing (prompts.FRAMINGS).
+    questions_per_answer: int = 1
 
     @property
     def prompt_version(self) -> str:
-        return prompts.prompt_version(self.mode, self.pairs_per_chunk)
+        return prompts.prompt_version(self.mode, self.pairs_per_chunk, self.questions_per_answer)
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,13 @@ class ChunkResult:
 def second_question_seed(chunk_id: str, answer: str, attempt: int) -> int:
     digest = hashlib.sha256(f"{chunk_id}\x00{answer}\x00{attempt}".encode()).hexdigest()
     return int(digest[:8], 16)
+
+
+def wording_sampling(chunk_id: str, answer: str, framing: int) -> Sampling | None:
+    """Greedy for the first wording of an answer (what earlier prompt revisions asked), sampled after."""
+    if framing == 0:
+        return None
+    return Sampling(EXTRA_WORDING_TEMPERATURE, second_question_seed(chunk_id, answer, 1000 + framing))
 
 
 def wants_paraphrase(chunk_id: str, share: float) -> bool:
@@ -109,7 +121,7 @@ class ChunkWorker:
 
     def _process(self, chunk: ChunkRecord) -> ChunkResult:
         version = self.plan.prompt_version
-        key = cache_key(chunk.chunk_id, self.teacher.config.model, version)
+        key = cache_key(chunk.chunk_id, self.teacher.config.model, version, self.teacher.config.base_url)
         entry = self.cache.get(key) if self.cache is not None else None
         cached = entry is not None
         chunk_filter = ChunkFilter(chunk.text, self.plan.filters)
@@ -165,12 +177,14 @@ class ChunkWorker:
                        if chunk_filter.is_usable_answer(s)][:n]
             unreadable: MalformedReply | None = None
             for answer in answers:
-                try:
-                    question, model = self._ask(prompts.answer_first_messages(answer), parse_question)
-                except MalformedReply as error:
-                    unreadable = error
-                    question = ""  # dropped as empty; the chunk fails only if no answer got a question
-                entry["pairs"].append({"question": question, "answer": answer})
+                for framing in range(max(1, self.plan.questions_per_answer)):
+                    try:
+                        question, model = self._ask(prompts.answer_first_messages(answer, framing), parse_question,
+                                                    wording_sampling(chunk.chunk_id, answer, framing))
+                    except MalformedReply as error:
+                        unreadable = error
+                        question = ""  # dropped as empty; the chunk fails only if no answer got a question
+                    entry["pairs"].append({"question": question, "answer": answer})
             if unreadable is not None and not any(p["question"] for p in entry["pairs"]):
                 raise unreadable
         else:
@@ -185,7 +199,12 @@ class ChunkWorker:
         question is not shown). A try whose question fails the checks is asked again with the next seed,
         up to SECOND_QUESTION_TRIES; the first usable one, else the last one read, is cached."""
         paraphrases: dict[str, str] = {}
+        answered: set[str] = set()
         for pair in kept:
+            # One held-out twin per answer sentence, not per training wording: the twin asks about the fact.
+            if pair.answer in answered:
+                continue
+            answered.add(pair.answer)
             for attempt in range(SECOND_QUESTION_TRIES):
                 sampling = Sampling(SECOND_QUESTION_TEMPERATURE,
                                     second_question_seed(entry["chunk_id"], pair.answer, attempt))

@@ -14,7 +14,7 @@ import json
 import re
 from enum import StrEnum
 
-PROMPT_REVISION = "5"
+PROMPT_REVISION = "6"
 DOC_OPEN = "<document>"
 DOC_CLOSE = "</document>"
 
@@ -26,9 +26,10 @@ class Mode(StrEnum):
     ANSWER_FIRST = "af"
 
 
-def prompt_version(mode: Mode, pairs_per_chunk: int) -> str:
+def prompt_version(mode: Mode, pairs_per_chunk: int, questions_per_answer: int = 1) -> str:
     """The string recorded with every pair and used in the cache key."""
-    return f"{mode.value}-r{PROMPT_REVISION}-n{pairs_per_chunk}"
+    wordings = f"-q{questions_per_answer}" if mode is Mode.ANSWER_FIRST and questions_per_answer > 1 else ""
+    return f"{mode.value}-r{PROMPT_REVISION}-n{pairs_per_chunk}{wordings}"
 
 
 _SYSTEM = (
@@ -103,16 +104,37 @@ _ONE_QUESTION_SYSTEM = (
 )
 
 
-def answer_first_messages(answer_sentence: str) -> list[Message]:
+def answer_first_messages(answer_sentence: str, framing: int = 0) -> list[Message]:
     """Answer-first mode: the answer is a sentence of the chunk; the teacher writes one question for it.
 
     Measured on SmolLM2-135M: a plain question per sentence after two worked examples is usable far more
     often than a JSON list per chunk (which it fills with invented fields and answers), so this prompt asks
     for the question as plain text; `parsing.parse_question` also reads a JSON pairs object.
+
+    `framing` picks the worked examples, and through them the kind of question the teacher copies: a
+    fact is learnt from several wordings, not from one (Allen-Zhu & Li: one wording per fact ~10% of
+    held-out wordings answered, five ~96%), and a fact trained only as "A is B" is not recalled when asked
+    "what is B?" (Berglund et al.), so framing 1 asks in the reverse direction. Framings past the last
+    set of examples reuse them; the caller samples those with their own seeds.
     """
-    examples = [(fence(a), q) for q, a in _EXAMPLE_PAIRS[:2]]
-    return _one_question_turns(_ONE_QUESTION_SYSTEM, examples, fence(answer_sentence),
+    examples = FRAMINGS[framing % len(FRAMINGS)]
+    return _one_question_turns(_ONE_QUESTION_SYSTEM, [(fence(a), q) for a, q in examples], fence(answer_sentence),
                                "Write one question that this sentence answers.")
+
+
+# Worked examples per framing, as (answer sentence, question). The held-out twin's examples
+# (second_question_messages) are phrased differently again, so a held-out question is in words of a kind
+# the model was not trained on.
+FRAMINGS: tuple[tuple[tuple[str, str], ...], ...] = (
+    # 0: direct, the sentence's subject named, its property asked for.
+    tuple((a, q) for q, a in _EXAMPLE_PAIRS[:2]),
+    # 1: reverse, the property given, the subject asked for.
+    ((_EXAMPLE_PAIRS[0][1], "Which pump must be serviced after every 500 hours of operation?"),
+     (_EXAMPLE_PAIRS[2][1], "On the X-200 panel, what shows that the pressure is too low?")),
+    # 2: a user's situation, the way people ask in a forum or a ticket.
+    ((_EXAMPLE_PAIRS[1][1], "I need to refill the gearbox of my X-200 pump; what oil can I use?"),
+     (_EXAMPLE_PAIRS[2][1], "My X-200 panel shows a red light. What is wrong?")),
+)
 
 
 # The ask of the second-question request (tests/support/fault_teacher.py recognises it by this text).

@@ -32,10 +32,12 @@ def test_every_transient_fault_is_survived_with_the_expected_calls(
         assert summary.chunks_failed == 0 and summary.chunks_with_pair == 3
         assert len({p.pair_id for p in pairs}) == len(pairs) == summary.pairs_kept >= 3
         # Per request subject: 429, 500, stall (timeout), disconnect are retried; the malformed reply is
-        # asked again once; the sixth call is good. Nothing is asked a seventh time.
-        per_subject = 1 if mode == "qa" else 2
+        # asked again once; the sixth call is good. Nothing is asked a seventh time. In answer-first mode
+        # the subject is an answer sentence (two per chunk): its first wording goes through the faults,
+        # its other questions_per_answer - 1 wordings are then asked once each.
+        per_chunk = 6 if mode == "qa" else 2 * (6 + settings.questions_per_answer - 1)
         for chunk in chunks[:3]:
-            assert teacher.calls_for_chunk(chunk.text) == 6 * per_subject
+            assert teacher.calls_for_chunk(chunk.text) == per_chunk
         assert summary.teacher_calls == teacher.total_calls
         assert elapsed >= 0.3  # Retry-After was waited for
         assert all(p.teacher == "fault-teacher" and p.prompt_version.startswith(settings.generation_mode.value)

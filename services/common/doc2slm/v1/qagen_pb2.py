@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from doc2slm.v1 import common_pb2 as doc2slm_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x64oc2slm/v1/qagen.proto\x12\ndoc2slm.v1\x1a\x17\x64oc2slm/v1/common.proto\"\xfe\x01\n\x11GenerationOptions\x12\x18\n\x10teacher_base_url\x18\x01 \x01(\t\x12\x15\n\rteacher_model\x18\x02 \x01(\t\x12\x17\n\x0fpairs_per_chunk\x18\x03 \x01(\x05\x12(\n\x04mode\x18\x04 \x01(\x0e\x32\x1a.doc2slm.v1.GenerationMode\x12\x17\n\x0fmax_concurrency\x18\x05 \x01(\x05\x12\x14\n\x0cmax_requests\x18\x06 \x01(\x03\x12\x12\n\nmax_tokens\x18\x07 \x01(\x03\x12\x1d\n\x10paraphrase_share\x18\x08 \x01(\x01H\x00\x88\x01\x01\x42\x13\n\x11_paraphrase_share\"\xa4\x01\n\x14GeneratePairsRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12!\n\x06\x63hunks\x18\x02 \x03(\x0b\x32\x11.doc2slm.v1.Chunk\x12\x12\n\nchunks_uri\x18\x03 \x01(\t\x12.\n\x07options\x18\x04 \x01(\x0b\x32\x1d.doc2slm.v1.GenerationOptions\x12\x11\n\tcache_uri\x18\x05 \x01(\t\"\xbf\x02\n\x11GenerationSummary\x12\x14\n\x0c\x63hunks_total\x18\x01 \x01(\x03\x12\x18\n\x10\x63hunks_with_pair\x18\x02 \x01(\x03\x12\x12\n\npairs_kept\x18\x03 \x01(\x03\x12\x15\n\rteacher_calls\x18\x04 \x01(\x03\x12\x15\n\rchunks_cached\x18\x05 \x01(\x03\x12\x15\n\rchunks_failed\x18\x06 \x01(\x03\x12;\n\x07\x64ropped\x18\x07 \x03(\x0b\x32*.doc2slm.v1.GenerationSummary.DroppedEntry\x12\x19\n\x11stopped_by_budget\x18\x08 \x01(\x08\x12\x19\n\x11\x63ompletion_tokens\x18\t \x01(\x03\x1a.\n\x0c\x44roppedEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"\x9c\x01\n\x0fGenerationEvent\x12\"\n\x04pair\x18\x01 \x01(\x0b\x32\x12.doc2slm.v1.QAPairH\x00\x12*\n\x07\x66\x61ilure\x18\x02 \x01(\x0b\x32\x17.doc2slm.v1.ItemFailureH\x00\x12\x30\n\x07summary\x18\x03 \x01(\x0b\x32\x1d.doc2slm.v1.GenerationSummaryH\x00\x42\x07\n\x05\x65vent\"\xb8\x01\n\x13SplitDatasetRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06qa_uri\x18\x02 \x01(\t\x12\x0f\n\x07out_uri\x18\x03 \x01(\t\x12\x0c\n\x04seed\x18\x04 \x01(\x03\x12\x1f\n\x12heldout_docs_share\x18\x05 \x01(\x01H\x00\x88\x01\x01\x12\x17\n\nseen_share\x18\x06 \x01(\x01H\x01\x88\x01\x01\x42\x15\n\x13_heldout_docs_shareB\r\n\x0b_seen_share\"\x82\x02\n\x14SplitDatasetResponse\x12\x11\n\ttrain_uri\x18\x01 \x01(\t\x12\"\n\x1a\x65val_heldout_questions_uri\x18\x02 \x01(\t\x12\x1d\n\x15\x65val_heldout_docs_uri\x18\x03 \x01(\t\x12\x15\n\reval_seen_uri\x18\x04 \x01(\t\x12\x10\n\x08\x63\x61rd_uri\x18\x05 \x01(\t\x12<\n\x06\x63ounts\x18\x06 \x03(\x0b\x32,.doc2slm.v1.SplitDatasetResponse.CountsEntry\x1a-\n\x0b\x43ountsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01*x\n\x0eGenerationMode\x12\x1f\n\x1bGENERATION_MODE_UNSPECIFIED\x10\x00\x12#\n\x1fGENERATION_MODE_QUESTION_ANSWER\x10\x01\x12 \n\x1cGENERATION_MODE_ANSWER_FIRST\x10\x02\x32\xb3\x01\n\x0cQAGenService\x12P\n\rGeneratePairs\x12 .doc2slm.v1.GeneratePairsRequest\x1a\x1b.doc2slm.v1.GenerationEvent0\x01\x12Q\n\x0cSplitDataset\x12\x1f.doc2slm.v1.SplitDatasetRequest\x1a .doc2slm.v1.SplitDatasetResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x64oc2slm/v1/qagen.proto\x12\ndoc2slm.v1\x1a\x17\x64oc2slm/v1/common.proto\"\x9c\x02\n\x11GenerationOptions\x12\x18\n\x10teacher_base_url\x18\x01 \x01(\t\x12\x15\n\rteacher_model\x18\x02 \x01(\t\x12\x17\n\x0fpairs_per_chunk\x18\x03 \x01(\x05\x12(\n\x04mode\x18\x04 \x01(\x0e\x32\x1a.doc2slm.v1.GenerationMode\x12\x17\n\x0fmax_concurrency\x18\x05 \x01(\x05\x12\x14\n\x0cmax_requests\x18\x06 \x01(\x03\x12\x12\n\nmax_tokens\x18\x07 \x01(\x03\x12\x1d\n\x10paraphrase_share\x18\x08 \x01(\x01H\x00\x88\x01\x01\x12\x1c\n\x14questions_per_answer\x18\t \x01(\x05\x42\x13\n\x11_paraphrase_share\"\xa4\x01\n\x14GeneratePairsRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12!\n\x06\x63hunks\x18\x02 \x03(\x0b\x32\x11.doc2slm.v1.Chunk\x12\x12\n\nchunks_uri\x18\x03 \x01(\t\x12.\n\x07options\x18\x04 \x01(\x0b\x32\x1d.doc2slm.v1.GenerationOptions\x12\x11\n\tcache_uri\x18\x05 \x01(\t\"\xbf\x02\n\x11GenerationSummary\x12\x14\n\x0c\x63hunks_total\x18\x01 \x01(\x03\x12\x18\n\x10\x63hunks_with_pair\x18\x02 \x01(\x03\x12\x12\n\npairs_kept\x18\x03 \x01(\x03\x12\x15\n\rteacher_calls\x18\x04 \x01(\x03\x12\x15\n\rchunks_cached\x18\x05 \x01(\x03\x12\x15\n\rchunks_failed\x18\x06 \x01(\x03\x12;\n\x07\x64ropped\x18\x07 \x03(\x0b\x32*.doc2slm.v1.GenerationSummary.DroppedEntry\x12\x19\n\x11stopped_by_budget\x18\x08 \x01(\x08\x12\x19\n\x11\x63ompletion_tokens\x18\t \x01(\x03\x1a.\n\x0c\x44roppedEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"\x9c\x01\n\x0fGenerationEvent\x12\"\n\x04pair\x18\x01 \x01(\x0b\x32\x12.doc2slm.v1.QAPairH\x00\x12*\n\x07\x66\x61ilure\x18\x02 \x01(\x0b\x32\x17.doc2slm.v1.ItemFailureH\x00\x12\x30\n\x07summary\x18\x03 \x01(\x0b\x32\x1d.doc2slm.v1.GenerationSummaryH\x00\x42\x07\n\x05\x65vent\"\xec\x01\n\x13SplitDatasetRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06qa_uri\x18\x02 \x01(\t\x12\x0f\n\x07out_uri\x18\x03 \x01(\t\x12\x0c\n\x04seed\x18\x04 \x01(\x03\x12\x1f\n\x12heldout_docs_share\x18\x05 \x01(\x01H\x00\x88\x01\x01\x12\x17\n\nseen_share\x18\x06 \x01(\x01H\x01\x88\x01\x01\x12\x1d\n\x10validation_share\x18\x07 \x01(\x01H\x02\x88\x01\x01\x42\x15\n\x13_heldout_docs_shareB\r\n\x0b_seen_shareB\x13\n\x11_validation_share\"\x9f\x02\n\x14SplitDatasetResponse\x12\x11\n\ttrain_uri\x18\x01 \x01(\t\x12\"\n\x1a\x65val_heldout_questions_uri\x18\x02 \x01(\t\x12\x1d\n\x15\x65val_heldout_docs_uri\x18\x03 \x01(\t\x12\x15\n\reval_seen_uri\x18\x04 \x01(\t\x12\x10\n\x08\x63\x61rd_uri\x18\x05 \x01(\t\x12<\n\x06\x63ounts\x18\x06 \x03(\x0b\x32,.doc2slm.v1.SplitDatasetResponse.CountsEntry\x12\x1b\n\x13\x65val_validation_uri\x18\x07 \x01(\t\x1a-\n\x0b\x43ountsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01*x\n\x0eGenerationMode\x12\x1f\n\x1bGENERATION_MODE_UNSPECIFIED\x10\x00\x12#\n\x1fGENERATION_MODE_QUESTION_ANSWER\x10\x01\x12 \n\x1cGENERATION_MODE_ANSWER_FIRST\x10\x02\x32\xb3\x01\n\x0cQAGenService\x12P\n\rGeneratePairs\x12 .doc2slm.v1.GeneratePairsRequest\x1a\x1b.doc2slm.v1.GenerationEvent0\x01\x12Q\n\x0cSplitDataset\x12\x1f.doc2slm.v1.SplitDatasetRequest\x1a .doc2slm.v1.SplitDatasetResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,24 +36,24 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GENERATIONSUMMARY_DROPPEDENTRY']._serialized_options = b'8\001'
   _globals['_SPLITDATASETRESPONSE_COUNTSENTRY']._loaded_options = None
   _globals['_SPLITDATASETRESPONSE_COUNTSENTRY']._serialized_options = b'8\001'
-  _globals['_GENERATIONMODE']._serialized_start=1416
-  _globals['_GENERATIONMODE']._serialized_end=1536
+  _globals['_GENERATIONMODE']._serialized_start=1527
+  _globals['_GENERATIONMODE']._serialized_end=1647
   _globals['_GENERATIONOPTIONS']._serialized_start=64
-  _globals['_GENERATIONOPTIONS']._serialized_end=318
-  _globals['_GENERATEPAIRSREQUEST']._serialized_start=321
-  _globals['_GENERATEPAIRSREQUEST']._serialized_end=485
-  _globals['_GENERATIONSUMMARY']._serialized_start=488
-  _globals['_GENERATIONSUMMARY']._serialized_end=807
-  _globals['_GENERATIONSUMMARY_DROPPEDENTRY']._serialized_start=761
-  _globals['_GENERATIONSUMMARY_DROPPEDENTRY']._serialized_end=807
-  _globals['_GENERATIONEVENT']._serialized_start=810
-  _globals['_GENERATIONEVENT']._serialized_end=966
-  _globals['_SPLITDATASETREQUEST']._serialized_start=969
-  _globals['_SPLITDATASETREQUEST']._serialized_end=1153
-  _globals['_SPLITDATASETRESPONSE']._serialized_start=1156
-  _globals['_SPLITDATASETRESPONSE']._serialized_end=1414
-  _globals['_SPLITDATASETRESPONSE_COUNTSENTRY']._serialized_start=1369
-  _globals['_SPLITDATASETRESPONSE_COUNTSENTRY']._serialized_end=1414
-  _globals['_QAGENSERVICE']._serialized_start=1539
-  _globals['_QAGENSERVICE']._serialized_end=1718
+  _globals['_GENERATIONOPTIONS']._serialized_end=348
+  _globals['_GENERATEPAIRSREQUEST']._serialized_start=351
+  _globals['_GENERATEPAIRSREQUEST']._serialized_end=515
+  _globals['_GENERATIONSUMMARY']._serialized_start=518
+  _globals['_GENERATIONSUMMARY']._serialized_end=837
+  _globals['_GENERATIONSUMMARY_DROPPEDENTRY']._serialized_start=791
+  _globals['_GENERATIONSUMMARY_DROPPEDENTRY']._serialized_end=837
+  _globals['_GENERATIONEVENT']._serialized_start=840
+  _globals['_GENERATIONEVENT']._serialized_end=996
+  _globals['_SPLITDATASETREQUEST']._serialized_start=999
+  _globals['_SPLITDATASETREQUEST']._serialized_end=1235
+  _globals['_SPLITDATASETRESPONSE']._serialized_start=1238
+  _globals['_SPLITDATASETRESPONSE']._serialized_end=1525
+  _globals['_SPLITDATASETRESPONSE_COUNTSENTRY']._serialized_start=1480
+  _globals['_SPLITDATASETRESPONSE_COUNTSENTRY']._serialized_end=1525
+  _globals['_QAGENSERVICE']._serialized_start=1650
+  _globals['_QAGENSERVICE']._serialized_end=1829
 # @@protoc_insertion_point(module_scope)

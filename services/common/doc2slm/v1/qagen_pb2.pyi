@@ -18,7 +18,7 @@ GENERATION_MODE_QUESTION_ANSWER: GenerationMode
 GENERATION_MODE_ANSWER_FIRST: GenerationMode
 
 class GenerationOptions(_message.Message):
-    __slots__ = ("teacher_base_url", "teacher_model", "pairs_per_chunk", "mode", "max_concurrency", "max_requests", "max_tokens", "paraphrase_share")
+    __slots__ = ("teacher_base_url", "teacher_model", "pairs_per_chunk", "mode", "max_concurrency", "max_requests", "max_tokens", "paraphrase_share", "questions_per_answer")
     TEACHER_BASE_URL_FIELD_NUMBER: _ClassVar[int]
     TEACHER_MODEL_FIELD_NUMBER: _ClassVar[int]
     PAIRS_PER_CHUNK_FIELD_NUMBER: _ClassVar[int]
@@ -27,6 +27,7 @@ class GenerationOptions(_message.Message):
     MAX_REQUESTS_FIELD_NUMBER: _ClassVar[int]
     MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
     PARAPHRASE_SHARE_FIELD_NUMBER: _ClassVar[int]
+    QUESTIONS_PER_ANSWER_FIELD_NUMBER: _ClassVar[int]
     teacher_base_url: str
     teacher_model: str
     pairs_per_chunk: int
@@ -35,7 +36,8 @@ class GenerationOptions(_message.Message):
     max_requests: int
     max_tokens: int
     paraphrase_share: float
-    def __init__(self, teacher_base_url: _Optional[str] = ..., teacher_model: _Optional[str] = ..., pairs_per_chunk: _Optional[int] = ..., mode: _Optional[_Union[GenerationMode, str]] = ..., max_concurrency: _Optional[int] = ..., max_requests: _Optional[int] = ..., max_tokens: _Optional[int] = ..., paraphrase_share: _Optional[float] = ...) -> None: ...
+    questions_per_answer: int
+    def __init__(self, teacher_base_url: _Optional[str] = ..., teacher_model: _Optional[str] = ..., pairs_per_chunk: _Optional[int] = ..., mode: _Optional[_Union[GenerationMode, str]] = ..., max_concurrency: _Optional[int] = ..., max_requests: _Optional[int] = ..., max_tokens: _Optional[int] = ..., paraphrase_share: _Optional[float] = ..., questions_per_answer: _Optional[int] = ...) -> None: ...
 
 class GeneratePairsRequest(_message.Message):
     __slots__ = ("request_id", "chunks", "chunks_uri", "options", "cache_uri")
@@ -91,23 +93,25 @@ class GenerationEvent(_message.Message):
     def __init__(self, pair: _Optional[_Union[_common_pb2.QAPair, _Mapping]] = ..., failure: _Optional[_Union[_common_pb2.ItemFailure, _Mapping]] = ..., summary: _Optional[_Union[GenerationSummary, _Mapping]] = ...) -> None: ...
 
 class SplitDatasetRequest(_message.Message):
-    __slots__ = ("request_id", "qa_uri", "out_uri", "seed", "heldout_docs_share", "seen_share")
+    __slots__ = ("request_id", "qa_uri", "out_uri", "seed", "heldout_docs_share", "seen_share", "validation_share")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     QA_URI_FIELD_NUMBER: _ClassVar[int]
     OUT_URI_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     HELDOUT_DOCS_SHARE_FIELD_NUMBER: _ClassVar[int]
     SEEN_SHARE_FIELD_NUMBER: _ClassVar[int]
+    VALIDATION_SHARE_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     qa_uri: str
     out_uri: str
     seed: int
     heldout_docs_share: float
     seen_share: float
-    def __init__(self, request_id: _Optional[str] = ..., qa_uri: _Optional[str] = ..., out_uri: _Optional[str] = ..., seed: _Optional[int] = ..., heldout_docs_share: _Optional[float] = ..., seen_share: _Optional[float] = ...) -> None: ...
+    validation_share: float
+    def __init__(self, request_id: _Optional[str] = ..., qa_uri: _Optional[str] = ..., out_uri: _Optional[str] = ..., seed: _Optional[int] = ..., heldout_docs_share: _Optional[float] = ..., seen_share: _Optional[float] = ..., validation_share: _Optional[float] = ...) -> None: ...
 
 class SplitDatasetResponse(_message.Message):
-    __slots__ = ("train_uri", "eval_heldout_questions_uri", "eval_heldout_docs_uri", "eval_seen_uri", "card_uri", "counts")
+    __slots__ = ("train_uri", "eval_heldout_questions_uri", "eval_heldout_docs_uri", "eval_seen_uri", "card_uri", "counts", "eval_validation_uri")
     class CountsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -121,10 +125,12 @@ class SplitDatasetResponse(_message.Message):
     EVAL_SEEN_URI_FIELD_NUMBER: _ClassVar[int]
     CARD_URI_FIELD_NUMBER: _ClassVar[int]
     COUNTS_FIELD_NUMBER: _ClassVar[int]
+    EVAL_VALIDATION_URI_FIELD_NUMBER: _ClassVar[int]
     train_uri: str
     eval_heldout_questions_uri: str
     eval_heldout_docs_uri: str
     eval_seen_uri: str
     card_uri: str
     counts: _containers.ScalarMap[str, int]
-    def __init__(self, train_uri: _Optional[str] = ..., eval_heldout_questions_uri: _Optional[str] = ..., eval_heldout_docs_uri: _Optional[str] = ..., eval_seen_uri: _Optional[str] = ..., card_uri: _Optional[str] = ..., counts: _Optional[_Mapping[str, int]] = ...) -> None: ...
+    eval_validation_uri: str
+    def __init__(self, train_uri: _Optional[str] = ..., eval_heldout_questions_uri: _Optional[str] = ..., eval_heldout_docs_uri: _Optional[str] = ..., eval_seen_uri: _Optional[str] = ..., card_uri: _Optional[str] = ..., counts: _Optional[_Mapping[str, int]] = ..., eval_validation_uri: _Optional[str] = ...) -> None: ...
