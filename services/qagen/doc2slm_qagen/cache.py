@@ -1,4 +1,5 @@
-"""The teacher cache: what the teacher said about a chunk, keyed by (chunk_id, teacher model, prompt version).
+"""The teacher cache: what the teacher said about a chunk, keyed by (chunk_id, teacher model, prompt version,
+teacher base URL): a reply from one endpoint is never served as another endpoint's.
 
 Entries hold the parsed pairs before filtering, so a re-run with other filter settings still costs no
 teacher call. On file:// each run appends whole lines to its own JSONL file, flushed to the OS at once
@@ -22,6 +23,8 @@ from typing import IO, Any
 from doc2slm_common import storage
 from doc2slm_common.errors import NotFound
 
+from doc2slm_qagen.teacher import normalize_base_url
+
 log = logging.getLogger("doc2slm.qagen.cache")
 
 Entry = dict[str, Any]
@@ -30,8 +33,13 @@ Entry = dict[str, Any]
 FSYNC_EVERY = 32
 
 
-def cache_key(chunk_id: str, teacher_model: str, prompt_version: str) -> str:
-    return hashlib.sha256(f"{chunk_id}\x00{teacher_model}\x00{prompt_version}".encode()).hexdigest()[:40]
+def cache_key(chunk_id: str, teacher_model: str, prompt_version: str, base_url: str = "") -> str:
+    """Without base_url the key is the one older caches used; every generation run passes its teacher's URL,
+    so a fake endpoint of the same model name cannot plant pairs that the real teacher's run would reuse."""
+    text = f"{chunk_id}\x00{teacher_model}\x00{prompt_version}"
+    if base_url:
+        text += f"\x00{normalize_base_url(base_url)}"
+    return hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
 def _valid(entry: Any) -> bool:

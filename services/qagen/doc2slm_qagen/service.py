@@ -13,6 +13,7 @@ from doc2slm_common.errors import InvalidInput, LimitExceeded
 from doc2slm_common.server import ServiceBinding
 
 from doc2slm_qagen import factory
+from doc2slm_qagen.access import check_request_options
 from doc2slm_qagen.chunkwork import ChunkFailure
 from doc2slm_qagen.dataset import read_chunks
 from doc2slm_qagen.generate import Event, RunSummary
@@ -114,6 +115,7 @@ class QAGenServicer(qagen_pb2_grpc.QAGenServiceServicer):
     def GeneratePairs(self, request: qagen_pb2.GeneratePairsRequest, context: Any
                       ) -> Iterator[qagen_pb2.GenerationEvent]:
         overrides = options_from_proto(request.options)
+        check_request_options(self.settings, overrides)
         run = factory.open_run(self.settings, cache_uri=request.cache_uri or None, **overrides)
         try:
             chunks = self._chunks(request)

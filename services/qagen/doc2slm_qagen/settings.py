@@ -3,20 +3,22 @@ teacher's URL and key also from the OpenAI client's usual OPENAI_BASE_URL / OPEN
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
 from doc2slm_common.config import Doc2slmSettings
 from doc2slm_common.contracts import OPENAI_ROUTE_PREFIX, SERVING_HTTP_PORT
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from doc2slm_qagen.filters import FilterSettings
 from doc2slm_qagen.prompts import Mode
-from doc2slm_qagen.teacher import TeacherConfig
+from doc2slm_qagen.teacher import TeacherConfig, normalize_base_url
 
 LOCAL_TEACHER_URL = f"http://127.0.0.1:{SERVING_HTTP_PORT}{OPENAI_ROUTE_PREFIX}"
 LOCAL_TEACHER_MODEL = "smollm2-135m-instruct"
+DEFAULT_MAX_REQUESTS = 50_000
 DEFAULT_CACHE_URI = (Path.home() / ".cache" / "doc2slm" / "qagen-cache").as_uri()
 
 
@@ -30,6 +32,9 @@ class QAGenSettings(Doc2slmSettings):
     teacher_api_key: SecretStr = Field(
         SecretStr(""), validation_alias=AliasChoices("teacher_api_key", "DOC2SLM_TEACHER_API_KEY", "OPENAI_API_KEY"),
         description="API key of the teacher endpoint; never logged.")
+    teacher_allowed_base_urls: str = Field(
+        "", description="Comma-separated further teacher base URLs a GeneratePairs request may choose; the "
+                        "server's key is only ever sent to these and to teacher_base_url (docs/security.md).")
     teacher_model: str = Field(LOCAL_TEACHER_MODEL, min_length=1, description="Teacher model name.")
     teacher_timeout_s: float = Field(120.0, gt=0, le=3600, description="Time limit of one teacher request.")
     teacher_max_retries: int = Field(5, ge=0, le=20, description="Retries of a request after 429, 5xx or timeout.")
@@ -45,7 +50,10 @@ class QAGenSettings(Doc2slmSettings):
                                     "the chunk's own sentences and the teacher writes the questions (weak teachers).")
     pairs_per_chunk: int = Field(3, ge=1, le=20, description="Pairs asked for per chunk.")
     max_concurrency: int = Field(4, ge=1, le=256, description="Teacher requests in flight at once.")
-    max_requests: int = Field(0, ge=0, description="Stop after this many teacher requests (0: no limit).")
+    # A default budget: a request that names no budget still cannot spend the key without end.
+    max_requests: int = Field(DEFAULT_MAX_REQUESTS, ge=0, description="Stop after this many teacher requests "
+                                                                      "(0: no limit); a request may lower it, "
+                                                                      "never raise it.")
     max_tokens: int = Field(0, ge=0, description="Stop after this many completion tokens (0: no limit).")
     paraphrase_share: float = Field(0.5, ge=0, le=1, description="Share of chunks whose kept questions are asked "
                                                                  "again in other words (held-out questions).")
@@ -79,6 +87,19 @@ class QAGenSettings(Doc2slmSettings):
             max_retries=self.teacher_max_retries, backoff_base_s=self.teacher_backoff_base_s,
             backoff_max_s=self.teacher_backoff_max_s, json_mode=self.teacher_json_mode,
             temperature=self.teacher_temperature, max_completion_tokens=self.teacher_max_completion_tokens)
+
+    @field_validator("teacher_allowed_base_urls")
+    @classmethod
+    def _http_urls_only(cls, value: str) -> str:
+        bad = [url.strip() for url in value.split(",") if url.strip() and not re.match(r"^https?://", url.strip())]
+        if bad:
+            raise ValueError(f"every allowed teacher base URL must start with http:// or https://, not {bad}")
+        return value
+
+    def allowed_teacher_urls(self) -> frozenset[str]:
+        """The base URLs that may receive the server's key, normalised (see teacher.normalize_base_url)."""
+        extra = [url for url in self.teacher_allowed_base_urls.split(",") if url.strip()]
+        return frozenset(normalize_base_url(url) for url in [self.teacher_base_url, *extra])
 
     def filter_settings(self) -> FilterSettings:
         return FilterSettings(max_question_chars=self.max_question_chars, max_answer_chars=self.max_answer_chars,

@@ -12,6 +12,7 @@ import email.utils
 import logging
 import random
 import time
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -93,6 +94,18 @@ def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
     return max(0.0, parsed.timestamp() - time.time())
 
 
+def normalize_base_url(url: str) -> str:
+    """One spelling per endpoint, for the allowlist and the cache key: scheme and host lower-cased, default
+    port and trailing slashes dropped (http://H:80/v1/ and http://h/v1 are the same teacher)."""
+    parts = urllib.parse.urlsplit(url.strip())
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    port = parts.port
+    netloc = host if port is None or (scheme, port) in (("http", 80), ("https", 443)) else f"{host}:{port}"
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        netloc = f"[{host}]" + netloc[len(host):]
+    return urllib.parse.urlunsplit((scheme, netloc, parts.path.rstrip("/"), parts.query, ""))
+
+
 class TeacherClient:
     def __init__(self, config: TeacherConfig, budget: Budget | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
@@ -101,8 +114,11 @@ class TeacherClient:
         self._sleep = sleep
         self._use_response_format = config.json_mode in ("auto", "on")
         # Local endpoints take any key; the client refuses an empty one.
+        # Redirects are not followed: the key is for the configured endpoint, and a teacher that answers
+        # 3xx must not steer qagen to another address (httpx would drop the key, but still make the call).
         self._client = openai.OpenAI(base_url=config.base_url, api_key=config.api_key or "not-needed",
-                                     timeout=config.timeout_s, max_retries=0)
+                                     timeout=config.timeout_s, max_retries=0,
+                                     http_client=openai.DefaultHttpxClient(follow_redirects=False))
 
     def close(self) -> None:
         self._client.close()

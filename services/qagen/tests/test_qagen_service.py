@@ -96,7 +96,7 @@ def test_chunks_from_a_uri(stub: Any, tmp_path: Path, teacher: FaultTeacher) -> 
     (qagen_pb2.GeneratePairsRequest(chunks=[common_pb2.Chunk(doc_id="d", chunk_id="c", text=TEXTS[0])],
                                     options=qagen_pb2.GenerationOptions(teacher_base_url="http://127.0.0.1:9/v1",
                                                                         max_concurrency=1)),
-     grpc.StatusCode.OK),  # one unreachable chunk is a failure event, not a failed call
+     grpc.StatusCode.PERMISSION_DENIED),  # not one of the server's teachers: its key never goes there
 ])
 def test_bad_requests_get_clear_status_codes(stub: Any, request_: qagen_pb2.GeneratePairsRequest,
                                              code: grpc.StatusCode) -> None:
