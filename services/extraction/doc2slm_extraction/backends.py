@@ -10,13 +10,14 @@ import contextlib
 import io
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from doc2slm_common.errors import DomainError, EncryptedDocument, InvalidInput, LimitExceeded
 
 from doc2slm_extraction.cleaning import normalize_page
 from doc2slm_extraction.documents import FinishedDocument, FinishSpec
+from doc2slm_extraction.text_quality import Alternative, judge, recover_page
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,10 @@ class PageRangeResult:
     pages: list[str]  # normalised text of each page in the range (empty when finished is set)
     raw_chars: int
     finished: FinishedDocument | None = None
+    # Pages (1-based) whose text did not read as words: the ones another reader fixed, with its name, and the
+    # ones no reader fixed (see text_quality).
+    recovered: dict[int, str] = field(default_factory=dict)
+    unrecoverable: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -104,22 +109,28 @@ def _page_range(request: PageRangeRequest, total: int) -> range:
     return range(request.first_page, stop)
 
 
-def _pypdf_pages(request: PageRangeRequest) -> PageRangeResult:
+def _open_pypdf(request: PageRangeRequest) -> tuple[Any, Callable[[], None]]:
     import pypdf
-    from pypdf.errors import EmptyFileError, FileNotDecryptedError, LimitReachedError
 
     # pypdf logs every recoverable oddity of a broken file; the outcome is reported, the noise is not.
     logging.getLogger("pypdf").setLevel(logging.ERROR)
+    reader = pypdf.PdfReader(io.BytesIO(request.data), strict=False)
+    if reader.is_encrypted and reader.decrypt(request.password) == pypdf.PasswordType.NOT_DECRYPTED:
+        raise EncryptedDocument(_password_message(request.password))
+    return reader, reader.close
 
-    def open_reader() -> tuple[Any, Callable[[], None]]:
-        reader = pypdf.PdfReader(io.BytesIO(request.data), strict=False)
-        if reader.is_encrypted and reader.decrypt(request.password) == pypdf.PasswordType.NOT_DECRYPTED:
-            raise EncryptedDocument(_password_message(request.password))
-        return reader, reader.close
+
+def _pypdf_pages(request: PageRangeRequest) -> PageRangeResult:
+    from pypdf.errors import EmptyFileError, FileNotDecryptedError, LimitReachedError
 
     try:
-        with _document(request, open_reader) as reader:
-            return _extract_range(request, len(reader.pages), lambda index: _pypdf_page_text(reader, index))
+        with _document(request, lambda: _open_pypdf(request)) as reader:
+            pdfium = _LazyDocument(lambda: _open_pdfium(request))
+            same = _LazyDocument(lambda: (reader, lambda: None))
+            alternatives = [_alternative("pypdfium2", pdfium, _pdfium_page_text),
+                            _alternative("pypdf layout mode", same, _pypdf_layout_text)]
+            return _extract_range(request, len(reader.pages), lambda index: _pypdf_page_text(reader, index),
+                                  alternatives, [pdfium])
     except EmptyFileError:
         raise InvalidInput("empty file: 0 bytes is not a PDF") from None
     except FileNotDecryptedError:
@@ -139,6 +150,11 @@ def _pypdf_page_text(reader: Any, index: int) -> str:
     return str(raw)
 
 
+def _pypdf_layout_text(reader: Any, index: int) -> str:
+    # Layout mode places text by its coordinates, so words set apart without a space character come apart.
+    return str(reader.pages[index].extract_text(extraction_mode="layout") or "")
+
+
 def _pdfium_page_text(document: Any, index: int) -> str:
     page = document[index]
     textpage = page.get_textpage()
@@ -149,18 +165,57 @@ def _pdfium_page_text(document: Any, index: int) -> str:
     return str(raw)
 
 
-def _extract_range(request: PageRangeRequest, total: int, page_text: Callable[[int], str]) -> PageRangeResult:
-    """The range's normalised pages (or only the page count), the same for every backend."""
+class _LazyDocument:
+    """Another reader of the request's document, opened only when a page needs it (most documents never do)."""
+
+    def __init__(self, open_document: Callable[[], tuple[Any, Callable[[], None]]]) -> None:
+        self._open = open_document
+        self._opened: tuple[Any, Callable[[], None]] | None = None
+
+    def get(self) -> Any:
+        if self._opened is None:
+            self._opened = self._open()
+        return self._opened[0]
+
+    def close(self) -> None:
+        opened, self._opened = self._opened, None
+        if opened is not None:
+            opened[1]()
+
+
+def _alternative(name: str, document: _LazyDocument, page_text: Callable[[Any, int], str]) -> Alternative:
+    return Alternative(name, lambda index: page_text(document.get(), index))
+
+
+def _extract_range(request: PageRangeRequest, total: int, page_text: Callable[[int], str],
+                   alternatives: list[Alternative], others: list[_LazyDocument]) -> PageRangeResult:
+    """The range's normalised pages (or only the page count), the same for every backend. A page whose text
+    does not read as words is read again through the alternatives and the best text is kept."""
     _check_pages(total, request.max_pages)
     counted = _only_count(request, total)
     if counted:
         return counted
     texts, raw_chars = [], 0
-    for index in _page_range(request, total):
-        raw = page_text(index)
-        raw_chars += len(raw)
-        texts.append(normalize_page(raw))
-    return PageRangeResult(total, request.first_page, texts, raw_chars)
+    recovered: dict[int, str] = {}
+    unrecoverable: list[int] = []
+    try:
+        for index in _page_range(request, total):
+            raw = page_text(index)
+            text, page_raw_chars = normalize_page(raw), len(raw)
+            if judge(text).bad:
+                recovery = recover_page(index, text, page_raw_chars, alternatives)
+                text, page_raw_chars = recovery.text, recovery.raw_chars
+                if recovery.recovered:
+                    recovered[index + 1] = recovery.by
+                else:
+                    unrecoverable.append(index + 1)
+            raw_chars += page_raw_chars
+            texts.append(text)
+    finally:
+        for other in others:
+            other.close()
+    return PageRangeResult(total, request.first_page, texts, raw_chars, recovered=recovered,
+                           unrecoverable=unrecoverable)
 
 
 def _password_message(password: str) -> str:
@@ -169,20 +224,25 @@ def _password_message(password: str) -> str:
     return "encrypted PDF: a password is needed to open it"
 
 
-def _pdfium_pages(request: PageRangeRequest) -> PageRangeResult:
+def _open_pdfium(request: PageRangeRequest) -> tuple[Any, Callable[[], None]]:
     import pypdfium2 as pdfium
 
-    def open_document() -> tuple[Any, Callable[[], None]]:
-        try:
-            document = pdfium.PdfDocument(request.data, password=request.password or None)
-        except pdfium.PdfiumError as error:
-            if "password" in str(error).lower():
-                raise EncryptedDocument(_password_message(request.password)) from None
-            raise InvalidInput(f"not a readable PDF: {error}") from None
-        return document, document.close
+    try:
+        document = pdfium.PdfDocument(request.data, password=request.password or None)
+    except pdfium.PdfiumError as error:
+        if "password" in str(error).lower():
+            raise EncryptedDocument(_password_message(request.password)) from None
+        raise InvalidInput(f"not a readable PDF: {error}") from None
+    return document, document.close
 
-    with _document(request, open_document) as document:
-        return _extract_range(request, len(document), lambda index: _pdfium_page_text(document, index))
+
+def _pdfium_pages(request: PageRangeRequest) -> PageRangeResult:
+    reader = _LazyDocument(lambda: _open_pypdf(request))
+    alternatives = [_alternative("pypdf", reader, _pypdf_page_text),
+                    _alternative("pypdf layout mode", reader, _pypdf_layout_text)]
+    with _document(request, lambda: _open_pdfium(request)) as document:
+        return _extract_range(request, len(document), lambda index: _pdfium_page_text(document, index),
+                              alternatives, [reader])
 
 
 def extract_page_range(request: PageRangeRequest) -> PageRangeResult:

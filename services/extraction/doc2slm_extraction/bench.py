@@ -106,13 +106,15 @@ def load_corpus(directory: Path) -> tuple[list[Path], dict[str, int]]:
 
 def through_service(
     paths: list[Path], backend: str, workers: int, repeat: int
-) -> tuple[int, float, dict[str, int]]:
-    """Pages, best seconds of repeat ExtractBatch calls, and kept non-space characters per file."""
+) -> tuple[int, float, dict[str, int], dict[str, int]]:
+    """Pages, best seconds of repeat ExtractBatch calls, kept non-space characters per file, and characters
+    left out on purpose per file (contents, indexes, front matter; running lines are in the expected text)."""
     service = LocalServices(contracts=[EXTRACTION], ports={EXTRACTION.short_name: free_port()},
                             env={"DOC2SLM_BACKEND": backend, "DOC2SLM_WORKERS": str(workers)})
     address = service.start()[EXTRACTION.short_name]
     best = float("inf")
     pages, chunks = 0, list[Any]()
+    left_out: dict[str, int] = {}
     try:
         with client.open_channel(address) as channel:
             stub = extraction_pb2_grpc.ExtractionServiceStub(channel)
@@ -129,10 +131,13 @@ def through_service(
                         raise RuntimeError(f"{event.result.source}: {event.result.failure.message}")
                     else:
                         pages += event.result.pages
+                        left_out[event.result.source] = sum(
+                            count for reason, count in event.result.non_content_chars.items()
+                            if reason != "running_lines")
                 best = min(best, time.perf_counter() - started)
     finally:
         service.stop()
-    return pages, best, kept_chars(chunks)
+    return pages, best, kept_chars(chunks), left_out
 
 
 def kept_chars(chunks: list[Any]) -> dict[str, int]:
@@ -176,14 +181,18 @@ def main(argv: list[str] | None = None) -> int:
               f"{baseline.seconds / pdfium_seconds:.2f}x plain pypdf")
         failed = False
         for backend, target in TARGETS.items():
-            pages, seconds, kept = through_service(paths, backend, workers, args.repeat)
+            pages, seconds, kept, left_out = through_service(paths, backend, workers, args.repeat)
             ratio = (pages / seconds) / baseline.pages_per_s
-            kept_share = min(kept.get(uri, 0) / expected[uri] for uri in expected)
+            # Left out on purpose counts as accounted for; it is counted with its spaces, so the sum runs a
+            # little high on leader dots (". . . .").
+            kept_share = min((kept.get(uri, 0) + left_out.get(uri, 0)) / expected[uri] for uri in expected)
+            left_share = sum(left_out.values()) / sum(expected.values())
             ok = ratio >= target and kept_share >= MIN_KEPT
             failed |= not ok
             print(f"service {backend:<9}: {pages} pages in {seconds:.2f} s = {pages / seconds:.1f} pages/s; "
                   f"ratio {ratio:.2f}x (target {target}x); text kept {kept_share:.1%} of pypdf's raw "
-                  f"minus headers/footers (target {MIN_KEPT:.0%}) {'OK' if ok else 'BELOW TARGET'}")
+                  f"minus headers/footers (target {MIN_KEPT:.0%}; {left_share:.1%} of it left out as contents, "
+                  f"indexes, front matter) {'OK' if ok else 'BELOW TARGET'}")
     return 1 if failed and args.check else 0
 
 

@@ -3,8 +3,9 @@
 Two stages. `normalize_page` works on one page alone (Unicode NFKC, control and format characters out,
 whitespace collapsed per line), so it runs in the worker processes in parallel. `assemble_document` needs
 all pages: lines that repeat at the top or bottom of many pages (running headers, footers, page numbers)
-only show up across pages; then lines are joined into paragraphs, hyphenated line breaks are undone, and
-a paragraph cut by a page break is joined again.
+only show up across pages, and so do contents, indexes and front matter (non_content.py); then lines are
+joined into paragraphs, hyphenated line breaks are undone, and a paragraph cut by a page break is joined
+again.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import itertools
 import math
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from doc2slm_extraction.non_content import remove_non_content
 
 # Control characters (C0, C1 but newline and tab) and invisible format characters. U+FFFE is what pdfium
 # returns for a hyphen it judged to end a line; it is turned into "-\n" by the pdfium backend first.
@@ -102,6 +105,8 @@ class CleanedDocument:
     page_offsets: list[int]
     page_numbers: list[int]
     chars_removed_running: int
+    # Characters of contents, lists of figures, indexes, title and copyright pages left out, by reason.
+    chars_non_content: dict[str, int] = field(default_factory=dict)
 
     def page_at(self, offset: int) -> int:
         """1-based page number of the character at offset."""
@@ -140,6 +145,8 @@ def _joins_hyphen(previous: str, line: str) -> bool:
 def assemble_document(normalized_pages: list[str]) -> CleanedDocument:
     """Join normalised pages into one text: paragraphs separated by a blank line, running lines removed."""
     pages, removed = remove_running_lines([page.split("\n") for page in normalized_pages])
+    # After the running lines: a contents page is recognised by its entries, not by its header "CONTENTS 3".
+    pages, non_content = remove_non_content(pages)
     typical = _typical_line_length(pages)
     parts: list[str] = []
     length = 0
@@ -170,4 +177,4 @@ def assemble_document(normalized_pages: list[str]) -> CleanedDocument:
             parts.append(line)
             length += len(line)
             previous = line
-    return CleanedDocument("".join(parts), offsets, numbers, removed)
+    return CleanedDocument("".join(parts), offsets, numbers, removed, non_content)

@@ -62,6 +62,8 @@ class FinishedDocument:
     chunks: list[Chunk]
     chars_kept: int
     empty_pages: list[int]  # 1-based numbers of pages without text
+    # Characters left out by reason: running_lines (headers, footers, page numbers) and non_content.REASONS.
+    non_content: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -75,6 +77,10 @@ class DocumentOutcome:
     warnings: list[str] = field(default_factory=list)
     failure: DomainError | None = None
     seconds: float = 0.0
+    # Pages whose text did not read as words (text_quality): fixed by another reader, or not.
+    pages_recovered: int = 0
+    pages_unrecoverable: int = 0
+    non_content: dict[str, int] = field(default_factory=dict)  # as FinishedDocument.non_content
 
 
 @dataclass(frozen=True)
@@ -116,6 +122,26 @@ def build_chunks(doc_id: str, source: str, document: CleanedDocument, spans: lis
     return chunks
 
 
+def _shown(pages: list[int]) -> str:
+    return ", ".join(str(page) for page in pages[:10]) + (", ..." if len(pages) > 10 else "")
+
+
+def recovery_warnings(recovered: dict[int, str], unrecoverable: list[int], total_pages: int) -> list[str]:
+    """Readable warnings about pages whose words ran together (or were unreadable), fixed or not."""
+    warnings = []
+    by_reader: dict[str, list[int]] = {}
+    for page, reader in sorted(recovered.items()):
+        by_reader.setdefault(reader, []).append(page)
+    for reader, pages in by_reader.items():
+        warnings.append(f"{len(pages)} of {total_pages} pages did not read as words (run together or unmapped "
+                        f"characters) and were extracted again with {reader}: {_shown(pages)}")
+    if unrecoverable:
+        warnings.append(f"{len(unrecoverable)} of {total_pages} pages do not read as words with any reader "
+                        f"(run together or unmapped characters); their text is kept as it is: "
+                        f"{_shown(unrecoverable)}")
+    return warnings
+
+
 def empty_page_warning(empty_pages: list[int], total_pages: int) -> str | None:
     """One readable warning about pages without a text layer (scans), or None."""
     if not empty_pages:
@@ -123,5 +149,5 @@ def empty_page_warning(empty_pages: list[int], total_pages: int) -> str | None:
     if len(empty_pages) == total_pages:
         return (f"no extractable text on any of the {total_pages} pages (scanned images?): no chunks; "
                 "run OCR on it first")
-    shown = ", ".join(str(page) for page in empty_pages[:10]) + (", ..." if len(empty_pages) > 10 else "")
-    return f"{len(empty_pages)} of {total_pages} pages have no extractable text (empty or scanned): {shown}"
+    return (f"{len(empty_pages)} of {total_pages} pages have no extractable text (empty or scanned): "
+            f"{_shown(empty_pages)}")

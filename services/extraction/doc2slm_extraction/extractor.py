@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 
 import grpc
 from doc2slm_common.errors import DomainError, InvalidInput, LimitExceeded, TimeLimitExceeded
@@ -25,6 +26,7 @@ from doc2slm_extraction.documents import (
     FinishSpec,
     document_id,
     empty_page_warning,
+    recovery_warnings,
 )
 from doc2slm_extraction.settings import BACKENDS, ExtractionSettings
 from doc2slm_extraction.tasks import AssembleRequest, Task, TaskResult
@@ -32,6 +34,13 @@ from doc2slm_extraction.worker_pool import WorkerPool
 
 log = logging.getLogger(__name__)
 MIN_PAGES_PER_TASK = 8  # below this, opening the document again costs more than the parallelism gains
+
+
+@dataclass(frozen=True)
+class _Extracted:
+    total_pages: int
+    ranges: list[PageRangeResult]  # raw characters and recovered pages of each range
+    finished: FinishedDocument
 
 
 class Extractor:
@@ -75,7 +84,7 @@ class Extractor:
         bounds = [round(index * total / count) for index in range(count + 1)]
         return list(itertools.pairwise(bounds))
 
-    def _extract_pages(self, data: bytes, password: str, spec: FinishSpec) -> tuple[int, int, FinishedDocument]:
+    def _extract_pages(self, data: bytes, password: str, spec: FinishSpec) -> _Extracted:
         """Pages, raw characters and the finished document: one task for a short document; for a long one
         a task that counts its pages, one per range of pages in parallel, and one that cleans and chunks."""
         deadline = time.monotonic() + self.settings.doc_timeout_s
@@ -89,7 +98,7 @@ class Extractor:
         first = self._run(request(0, step, spec), deadline)
         assert isinstance(first, PageRangeResult)
         if first.finished is not None:
-            return first.total_pages, first.raw_chars, first.finished
+            return _Extracted(first.total_pages, [first], first.finished)
         futures = [self._task_threads.submit(self._run, request(start, stop), deadline)
                    for start, stop in self._ranges(first.total_pages)]
         try:
@@ -97,11 +106,11 @@ class Extractor:
         finally:
             for future in futures:
                 future.cancel()
-        pages = [text for result in ranges if isinstance(result, PageRangeResult) for text in result.pages]
+        extracted = [result for result in ranges if isinstance(result, PageRangeResult)]
+        pages = [text for result in extracted for text in result.pages]
         finished = self._run(AssembleRequest(pages, spec), deadline)
         assert isinstance(finished, FinishedDocument)
-        raw_chars = sum(result.raw_chars for result in ranges if isinstance(result, PageRangeResult))
-        return first.total_pages, raw_chars, finished
+        return _Extracted(first.total_pages, extracted, finished)
 
     def extract(self, data: bytes, source: str, options: ChunkingOptions, password: str = "") -> DocumentOutcome:
         """Chunks of one document; raises the typed error of a bad document."""
@@ -109,9 +118,17 @@ class Extractor:
         self.check_size(len(data))
         doc_id = document_id(data)
         spec = FinishSpec(doc_id, source, options, self.settings.max_chunks_per_doc)
-        pages, raw_chars, finished = self._extract_pages(data, password, spec)
-        outcome = DocumentOutcome(source=source, doc_id=doc_id, pages=pages, chunks=finished.chunks,
-                                  chars_raw=raw_chars, chars_kept=finished.chars_kept)
+        extracted = self._extract_pages(data, password, spec)
+        pages, finished = extracted.total_pages, extracted.finished
+        recovered = {page: by for result in extracted.ranges for page, by in result.recovered.items()}
+        unrecoverable = [page for result in extracted.ranges for page in result.unrecoverable]
+        outcome = DocumentOutcome(
+            source=source, doc_id=doc_id, pages=pages, chunks=finished.chunks,
+            chars_raw=sum(result.raw_chars for result in extracted.ranges), chars_kept=finished.chars_kept,
+            pages_recovered=len(recovered), pages_unrecoverable=len(unrecoverable),
+            non_content=finished.non_content,
+        )
+        outcome.warnings.extend(recovery_warnings(recovered, unrecoverable, pages))
         warning = empty_page_warning(finished.empty_pages, pages)
         if warning:
             outcome.warnings.append(warning)

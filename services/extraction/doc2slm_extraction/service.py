@@ -50,7 +50,8 @@ def outcome_events(outcome: DocumentOutcome, chunks_per_event: int = 1) -> Itera
     yield extraction_pb2.ExtractionEvent(result=extraction_pb2.DocumentResult(
         doc_id=outcome.doc_id, source=outcome.source, pages=outcome.pages, chunks=len(outcome.chunks),
         chars_raw=outcome.chars_raw, chars_kept=outcome.chars_kept, warnings=outcome.warnings,
-        failure=failure, seconds=outcome.seconds,
+        failure=failure, seconds=outcome.seconds, pages_recovered=outcome.pages_recovered,
+        pages_unrecoverable=outcome.pages_unrecoverable, non_content_chars=outcome.non_content,
     ))
 
 

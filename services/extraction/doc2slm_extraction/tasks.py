@@ -33,10 +33,14 @@ def finish_document(pages: list[str], spec: FinishSpec) -> FinishedDocument:
     options = spec.options
     spans = chunk_text(document.text, options.max_tokens, options.overlap_tokens, options.min_tokens,
                        spec.max_chunks)
+    non_content = dict(document.chars_non_content)
+    if document.chars_removed_running:
+        non_content["running_lines"] = document.chars_removed_running
     return FinishedDocument(
         chunks=build_chunks(spec.doc_id, spec.source, document, spans),
         chars_kept=len(document.text),
         empty_pages=[number for number, text in enumerate(pages, start=1) if not text.strip()],
+        non_content=dict(sorted(non_content.items())),
     )
 
 

@@ -25,13 +25,15 @@ _sym_db = _symbol_database.Default()
 from doc2slm.v1 import common_pb2 as doc2slm_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x64oc2slm/v1/extraction.proto\x12\ndoc2slm.v1\x1a\x17\x64oc2slm/v1/common.proto\"h\n\x0f\x43hunkingOptions\x12\x12\n\nmax_tokens\x18\x01 \x01(\x05\x12\x16\n\x0eoverlap_tokens\x18\x02 \x01(\x05\x12\x0f\n\x07\x62\x61\x63kend\x18\x03 \x01(\t\x12\x18\n\x10\x63hunks_per_event\x18\x04 \x01(\x05\"\x86\x01\n\x0e\x44ocumentHeader\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x13\n\x0bsource_name\x18\x02 \x01(\t\x12\x0b\n\x03uri\x18\x03 \x01(\t\x12\x10\n\x08password\x18\x04 \x01(\t\x12,\n\x07options\x18\x05 \x01(\x0b\x32\x1b.doc2slm.v1.ChunkingOptions\"^\n\x16\x45xtractDocumentRequest\x12,\n\x06header\x18\x01 \x01(\x0b\x32\x1a.doc2slm.v1.DocumentHeaderH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04part\"e\n\x13\x45xtractBatchRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0c\n\x04uris\x18\x02 \x03(\t\x12,\n\x07options\x18\x03 \x01(\x0b\x32\x1b.doc2slm.v1.ChunkingOptions\"\xc3\x01\n\x0e\x44ocumentResult\x12\x0e\n\x06\x64oc_id\x18\x01 \x01(\t\x12\x0e\n\x06source\x18\x02 \x01(\t\x12\r\n\x05pages\x18\x03 \x01(\x05\x12\x0e\n\x06\x63hunks\x18\x04 \x01(\x05\x12\x11\n\tchars_raw\x18\x05 \x01(\x03\x12\x12\n\nchars_kept\x18\x06 \x01(\x03\x12\x10\n\x08warnings\x18\x07 \x03(\t\x12(\n\x07\x66\x61ilure\x18\x08 \x01(\x0b\x32\x17.doc2slm.v1.ItemFailure\x12\x0f\n\x07seconds\x18\t \x01(\x01\"/\n\nChunkBatch\x12!\n\x06\x63hunks\x18\x01 \x03(\x0b\x32\x11.doc2slm.v1.Chunk\"\x96\x01\n\x0f\x45xtractionEvent\x12\"\n\x05\x63hunk\x18\x01 \x01(\x0b\x32\x11.doc2slm.v1.ChunkH\x00\x12,\n\x06result\x18\x02 \x01(\x0b\x32\x1a.doc2slm.v1.DocumentResultH\x00\x12(\n\x06\x63hunks\x18\x03 \x01(\x0b\x32\x16.doc2slm.v1.ChunkBatchH\x00\x42\x07\n\x05\x65vent2\xbb\x01\n\x11\x45xtractionService\x12V\n\x0f\x45xtractDocument\x12\".doc2slm.v1.ExtractDocumentRequest\x1a\x1b.doc2slm.v1.ExtractionEvent(\x01\x30\x01\x12N\n\x0c\x45xtractBatch\x12\x1f.doc2slm.v1.ExtractBatchRequest\x1a\x1b.doc2slm.v1.ExtractionEvent0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x64oc2slm/v1/extraction.proto\x12\ndoc2slm.v1\x1a\x17\x64oc2slm/v1/common.proto\"h\n\x0f\x43hunkingOptions\x12\x12\n\nmax_tokens\x18\x01 \x01(\x05\x12\x16\n\x0eoverlap_tokens\x18\x02 \x01(\x05\x12\x0f\n\x07\x62\x61\x63kend\x18\x03 \x01(\t\x12\x18\n\x10\x63hunks_per_event\x18\x04 \x01(\x05\"\x86\x01\n\x0e\x44ocumentHeader\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x13\n\x0bsource_name\x18\x02 \x01(\t\x12\x0b\n\x03uri\x18\x03 \x01(\t\x12\x10\n\x08password\x18\x04 \x01(\t\x12,\n\x07options\x18\x05 \x01(\x0b\x32\x1b.doc2slm.v1.ChunkingOptions\"^\n\x16\x45xtractDocumentRequest\x12,\n\x06header\x18\x01 \x01(\x0b\x32\x1a.doc2slm.v1.DocumentHeaderH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04part\"e\n\x13\x45xtractBatchRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0c\n\x04uris\x18\x02 \x03(\t\x12,\n\x07options\x18\x03 \x01(\x0b\x32\x1b.doc2slm.v1.ChunkingOptions\"\xfd\x02\n\x0e\x44ocumentResult\x12\x0e\n\x06\x64oc_id\x18\x01 \x01(\t\x12\x0e\n\x06source\x18\x02 \x01(\t\x12\r\n\x05pages\x18\x03 \x01(\x05\x12\x0e\n\x06\x63hunks\x18\x04 \x01(\x05\x12\x11\n\tchars_raw\x18\x05 \x01(\x03\x12\x12\n\nchars_kept\x18\x06 \x01(\x03\x12\x10\n\x08warnings\x18\x07 \x03(\t\x12(\n\x07\x66\x61ilure\x18\x08 \x01(\x0b\x32\x17.doc2slm.v1.ItemFailure\x12\x0f\n\x07seconds\x18\t \x01(\x01\x12\x17\n\x0fpages_recovered\x18\n \x01(\x05\x12\x1b\n\x13pages_unrecoverable\x18\x0b \x01(\x05\x12J\n\x11non_content_chars\x18\x0c \x03(\x0b\x32/.doc2slm.v1.DocumentResult.NonContentCharsEntry\x1a\x36\n\x14NonContentCharsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"/\n\nChunkBatch\x12!\n\x06\x63hunks\x18\x01 \x03(\x0b\x32\x11.doc2slm.v1.Chunk\"\x96\x01\n\x0f\x45xtractionEvent\x12\"\n\x05\x63hunk\x18\x01 \x01(\x0b\x32\x11.doc2slm.v1.ChunkH\x00\x12,\n\x06result\x18\x02 \x01(\x0b\x32\x1a.doc2slm.v1.DocumentResultH\x00\x12(\n\x06\x63hunks\x18\x03 \x01(\x0b\x32\x16.doc2slm.v1.ChunkBatchH\x00\x42\x07\n\x05\x65vent2\xbb\x01\n\x11\x45xtractionService\x12V\n\x0f\x45xtractDocument\x12\".doc2slm.v1.ExtractDocumentRequest\x1a\x1b.doc2slm.v1.ExtractionEvent(\x01\x30\x01\x12N\n\x0c\x45xtractBatch\x12\x1f.doc2slm.v1.ExtractBatchRequest\x1a\x1b.doc2slm.v1.ExtractionEvent0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'doc2slm.v1.extraction_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_DOCUMENTRESULT_NONCONTENTCHARSENTRY']._loaded_options = None
+  _globals['_DOCUMENTRESULT_NONCONTENTCHARSENTRY']._serialized_options = b'8\001'
   _globals['_CHUNKINGOPTIONS']._serialized_start=68
   _globals['_CHUNKINGOPTIONS']._serialized_end=172
   _globals['_DOCUMENTHEADER']._serialized_start=175
@@ -41,11 +43,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EXTRACTBATCHREQUEST']._serialized_start=407
   _globals['_EXTRACTBATCHREQUEST']._serialized_end=508
   _globals['_DOCUMENTRESULT']._serialized_start=511
-  _globals['_DOCUMENTRESULT']._serialized_end=706
-  _globals['_CHUNKBATCH']._serialized_start=708
-  _globals['_CHUNKBATCH']._serialized_end=755
-  _globals['_EXTRACTIONEVENT']._serialized_start=758
-  _globals['_EXTRACTIONEVENT']._serialized_end=908
-  _globals['_EXTRACTIONSERVICE']._serialized_start=911
-  _globals['_EXTRACTIONSERVICE']._serialized_end=1098
+  _globals['_DOCUMENTRESULT']._serialized_end=892
+  _globals['_DOCUMENTRESULT_NONCONTENTCHARSENTRY']._serialized_start=838
+  _globals['_DOCUMENTRESULT_NONCONTENTCHARSENTRY']._serialized_end=892
+  _globals['_CHUNKBATCH']._serialized_start=894
+  _globals['_CHUNKBATCH']._serialized_end=941
+  _globals['_EXTRACTIONEVENT']._serialized_start=944
+  _globals['_EXTRACTIONEVENT']._serialized_end=1094
+  _globals['_EXTRACTIONSERVICE']._serialized_start=1097
+  _globals['_EXTRACTIONSERVICE']._serialized_end=1284
 # @@protoc_insertion_point(module_scope)

@@ -52,7 +52,14 @@ class ExtractBatchRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., uris: _Optional[_Iterable[str]] = ..., options: _Optional[_Union[ChunkingOptions, _Mapping]] = ...) -> None: ...
 
 class DocumentResult(_message.Message):
-    __slots__ = ("doc_id", "source", "pages", "chunks", "chars_raw", "chars_kept", "warnings", "failure", "seconds")
+    __slots__ = ("doc_id", "source", "pages", "chunks", "chars_raw", "chars_kept", "warnings", "failure", "seconds", "pages_recovered", "pages_unrecoverable", "non_content_chars")
+    class NonContentCharsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
     DOC_ID_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     PAGES_FIELD_NUMBER: _ClassVar[int]
@@ -62,6 +69,9 @@ class DocumentResult(_message.Message):
     WARNINGS_FIELD_NUMBER: _ClassVar[int]
     FAILURE_FIELD_NUMBER: _ClassVar[int]
     SECONDS_FIELD_NUMBER: _ClassVar[int]
+    PAGES_RECOVERED_FIELD_NUMBER: _ClassVar[int]
+    PAGES_UNRECOVERABLE_FIELD_NUMBER: _ClassVar[int]
+    NON_CONTENT_CHARS_FIELD_NUMBER: _ClassVar[int]
     doc_id: str
     source: str
     pages: int
@@ -71,7 +81,10 @@ class DocumentResult(_message.Message):
     warnings: _containers.RepeatedScalarFieldContainer[str]
     failure: _common_pb2.ItemFailure
     seconds: float
-    def __init__(self, doc_id: _Optional[str] = ..., source: _Optional[str] = ..., pages: _Optional[int] = ..., chunks: _Optional[int] = ..., chars_raw: _Optional[int] = ..., chars_kept: _Optional[int] = ..., warnings: _Optional[_Iterable[str]] = ..., failure: _Optional[_Union[_common_pb2.ItemFailure, _Mapping]] = ..., seconds: _Optional[float] = ...) -> None: ...
+    pages_recovered: int
+    pages_unrecoverable: int
+    non_content_chars: _containers.ScalarMap[str, int]
+    def __init__(self, doc_id: _Optional[str] = ..., source: _Optional[str] = ..., pages: _Optional[int] = ..., chunks: _Optional[int] = ..., chars_raw: _Optional[int] = ..., chars_kept: _Optional[int] = ..., warnings: _Optional[_Iterable[str]] = ..., failure: _Optional[_Union[_common_pb2.ItemFailure, _Mapping]] = ..., seconds: _Optional[float] = ..., pages_recovered: _Optional[int] = ..., pages_unrecoverable: _Optional[int] = ..., non_content_chars: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class ChunkBatch(_message.Message):
     __slots__ = ("chunks",)
