@@ -60,6 +60,9 @@ class _Result:
         self.records: list[dict[str, Any]] = []
         self.warnings: list[str] = []
         self.failure: tuple[str, str] | None = None
+        self.pages_recovered = 0
+        self.pages_unrecoverable = 0
+        self.non_content: dict[str, int] = {}  # characters left out, by reason
 
 
 def _in_process(uris: list[str], args: argparse.Namespace) -> Iterator[_Result]:
@@ -77,6 +80,8 @@ def _in_process(uris: list[str], args: argparse.Namespace) -> Iterator[_Result]:
             result = _Result(outcome.source)
             result.records = [chunk.to_record() for chunk in outcome.chunks]
             result.warnings = list(outcome.warnings)
+            result.pages_recovered, result.pages_unrecoverable = outcome.pages_recovered, outcome.pages_unrecoverable
+            result.non_content = dict(outcome.non_content)
             if outcome.failure is not None:
                 result.failure = (outcome.failure.code_name, outcome.failure.message)
             yield result
@@ -117,6 +122,9 @@ def _through_server(uris: list[str], args: argparse.Namespace) -> Iterator[_Resu
                                           for chunk in chunks_of(event))
                 else:
                     result.warnings = list(event.result.warnings)
+                    result.pages_recovered = event.result.pages_recovered
+                    result.pages_unrecoverable = event.result.pages_unrecoverable
+                    result.non_content = dict(event.result.non_content_chars)
         except grpc.RpcError as error:
             code = error.code()
             result.failure = (code.name if code else "UNKNOWN", (error.details() or "").replace("\n", " "))
@@ -126,6 +134,13 @@ def _through_server(uris: list[str], args: argparse.Namespace) -> Iterator[_Resu
     with client.open_channel(args.server) as channel, ThreadPoolExecutor(4) as pool:
         stub = extraction_pb2_grpc.ExtractionServiceStub(channel)
         yield from pool.map(extract_one, uris)
+
+
+def _quality_line(recovered: int, unrecoverable: int, left_out: dict[str, int]) -> str:
+    """What was fixed and left out, so that a reader sees it without the per-document warnings."""
+    reasons = ", ".join(f"{reason} {count:,}" for reason, count in sorted(left_out.items())) or "nothing"
+    return (f"pages with words run together: {recovered} recovered, {unrecoverable} not; characters left out "
+            f"(not content): {reasons}")
 
 
 def run_extract(args: argparse.Namespace) -> int:
@@ -138,6 +153,8 @@ def run_extract(args: argparse.Namespace) -> int:
     results = _through_server(uris, args) if args.server else _in_process(uris, args)
     records: list[dict[str, Any]] = []
     failed = 0
+    recovered = unrecoverable = 0
+    left_out: dict[str, int] = {}
     for result in tqdm(results, total=len(uris), unit="doc", desc="extract", file=sys.stderr,
                        disable=None):
         for warning in result.warnings:
@@ -146,7 +163,12 @@ def run_extract(args: argparse.Namespace) -> int:
             failed += 1
             tqdm.write(f"{result.failure[0]}: {result.source}: {result.failure[1]}", file=sys.stderr)
         records.extend(result.records)
+        recovered += result.pages_recovered
+        unrecoverable += result.pages_unrecoverable
+        for reason, count in result.non_content.items():
+            left_out[reason] = left_out.get(reason, 0) + count
     storage.write_jsonl(storage.to_uri(args.out), records)
     print(f"{len(records)} chunks from {len(uris) - failed} of {len(uris)} documents -> {args.out}",
           file=sys.stderr)
+    print(_quality_line(recovered, unrecoverable, left_out), file=sys.stderr)
     return 1 if failed else 0

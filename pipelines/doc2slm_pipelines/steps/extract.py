@@ -96,7 +96,10 @@ def extract_corpus(docs_uri: str, work_uri: str, extraction_address: str, *, max
                 log.warning("document failed: %s: %s %s", failure["item_id"], failure["code"], failure["message"])
             documents.append({"doc_id": result.doc_id, "source": result.source, "pages": result.pages,
                               "chunks": result.chunks, "warnings": list(result.warnings),
-                              "failed": result.HasField("failure")})
+                              "failed": result.HasField("failure"),
+                              "pages_recovered": result.pages_recovered,
+                              "pages_unrecoverable": result.pages_unrecoverable,
+                              "non_content_chars": dict(sorted(result.non_content_chars.items()))})
     if not chunks:
         reasons = "; ".join(f"{f['item_id']}: {f['code']} {f['message']}" for f in failures) or "no PDF found"
         raise InvalidInput(f"no text could be extracted from {docs_uri} ({reasons})")
