@@ -41,7 +41,8 @@ def test_every_manual_extracts_whole_with_clean_bounded_chunks(manuals: dict[str
             assert accounted >= 0.9 * outcome.chars_raw, (name, outcome.chars_kept, outcome.non_content)
             assert outcome.pages_recovered == outcome.pages_unrecoverable == 0, name  # no page is glued
             assert all(chunk.n_tokens <= options.max_tokens for chunk in outcome.chunks)
-            assert outcome.chunks[-1].page_end >= PAGES[name] - 1
+            # The text runs to the end but for the index (1-9% of these manuals' pages), which is left out.
+            assert outcome.chunks[-1].page_end >= 0.85 * PAGES[name] and outcome.non_content["index"] > 0, name
             text = "\n".join(chunk.text for chunk in outcome.chunks)
             # Leader dots of a table of contents stay inside their entry; no page made only of dots.
             assert ". . . ." not in "".join(chunk.text[:8] for chunk in outcome.chunks)
