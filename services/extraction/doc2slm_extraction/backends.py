@@ -17,7 +17,7 @@ from doc2slm_common.errors import DomainError, EncryptedDocument, InvalidInput, 
 
 from doc2slm_extraction.cleaning import normalize_page
 from doc2slm_extraction.documents import FinishedDocument, FinishSpec
-from doc2slm_extraction.text_quality import Alternative, judge, recover_page
+from doc2slm_extraction.text_quality import Alternative, reads_as_words, recover_page
 
 
 @dataclass(frozen=True)
@@ -202,7 +202,7 @@ def _extract_range(request: PageRangeRequest, total: int, page_text: Callable[[i
         for index in _page_range(request, total):
             raw = page_text(index)
             text, page_raw_chars = normalize_page(raw), len(raw)
-            if judge(text).bad:
+            if not reads_as_words(text):
                 recovery = recover_page(index, text, page_raw_chars, alternatives)
                 text, page_raw_chars = recovery.text, recovery.raw_chars
                 if recovery.recovered:

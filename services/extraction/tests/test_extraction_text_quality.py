@@ -11,7 +11,7 @@ from doc2slm_extraction import testing_quality_pdfs as quality_pdfs
 from doc2slm_extraction.backends import PageRangeRequest, extract_page_range
 from doc2slm_extraction.cleaning import normalize_page
 from doc2slm_extraction.extractor import Extractor
-from doc2slm_extraction.text_quality import judge
+from doc2slm_extraction.text_quality import judge, reads_as_words
 
 PROSE = ("This document gives frequently asked questions with their answers about the Debian distribution "
          "and about the Debian project. If applicable, pointers to other documentation will be given. ") * 3
@@ -31,13 +31,17 @@ def test_the_judge_tells_glued_words_from_prose_identifiers_and_urls() -> None:
     flags = "-fsanitize=alignment,bool,bounds,builtin,enum,float-cast-overflow,float-divide-by-zero " * 4
     assert judge(glued).glued and judge(glued).bad and judge(glued).glued_share > 0.9
     for text in [PROSE, identifiers, urls, flags, "Donaudampfschifffahrtsgesellschaft " + PROSE]:
-        assert not judge(text).bad, text[:60]
+        assert not judge(text).bad and reads_as_words(text), text[:60]
+    # The quick check that every page goes through agrees with the judge, also on one glued token.
+    one_token = "Thisdocumentgivesfrequently(askedquestionswiththeir)answersaboutthedebiandistribution"
+    assert not reads_as_words(glued) and not reads_as_words(one_token) and judge(one_token).bad
     assert not judge("Thisdocumentgivesfrequentlyaskedquestions").bad  # too little text to judge
 
 
 def test_the_judge_finds_characters_no_font_maps() -> None:
     garbled = "\ufffd\ufffd\ue001 \ue002\ue003\ufffd " * 40 + PROSE[:200]
     assert judge(garbled).garbled and judge(garbled).bad and not judge(garbled).glued
+    assert not reads_as_words(garbled)
     assert not judge(PROSE + "\ufffd").bad
 
 
