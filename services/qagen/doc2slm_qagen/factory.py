@@ -20,8 +20,8 @@ from doc2slm_qagen.settings import QAGenSettings
 from doc2slm_qagen.split import SplitConfig
 from doc2slm_qagen.teacher import TeacherClient
 
-RUN_OPTIONS = ("teacher_base_url", "teacher_model", "mode", "pairs_per_chunk", "max_concurrency",
-               "max_requests", "max_tokens", "paraphrase_share", "cache_uri")
+RUN_OPTIONS = ("teacher_base_url", "teacher_model", "mode", "pairs_per_chunk", "questions_per_answer",
+               "max_concurrency", "max_requests", "max_tokens", "paraphrase_share", "cache_uri")
 
 
 def with_options(settings: QAGenSettings, **options: Any) -> QAGenSettings:
@@ -58,17 +58,19 @@ def open_run(settings: QAGenSettings, use_cache: bool = True, **options: Any) ->
     plan = WorkPlan(mode=effective.generation_mode, pairs_per_chunk=effective.pairs_per_chunk,
                     paraphrase_share=effective.paraphrase_share,
                     near_duplicate_threshold=effective.near_duplicate_threshold,
-                    filters=effective.filter_settings())
+                    filters=effective.filter_settings(), questions_per_answer=effective.questions_per_answer)
     cache = TeacherCache(effective.cache_uri) if use_cache else None
     generator = PairGenerator(teacher, cache, plan, effective.max_concurrency, effective.unreachable_abort_after)
     return Run(generator=generator, teacher=teacher, settings=effective, cache=cache)
 
 
 def split_config(settings: QAGenSettings, seed: int | None = None, heldout_docs_share: float | None = None,
-                 seen_share: float | None = None, embedding_address: str | None = None) -> SplitConfig:
+                 seen_share: float | None = None, embedding_address: str | None = None,
+                 validation_share: float | None = None) -> SplitConfig:
     effective = with_options(settings, split_seed=seed, heldout_docs_share=heldout_docs_share, seen_share=seen_share,
-                             split_embedding_address=embedding_address)
+                             split_embedding_address=embedding_address, validation_share=validation_share)
     return SplitConfig(seed=effective.split_seed, heldout_docs_share=effective.heldout_docs_share,
-                       seen_share=effective.seen_share, near_duplicate_threshold=effective.near_duplicate_threshold,
+                       seen_share=effective.seen_share, validation_share=effective.validation_share,
+                       near_duplicate_threshold=effective.near_duplicate_threshold,
                        embedding_address=effective.split_embedding_address,
                        embedding_threshold=effective.split_embedding_threshold)

@@ -60,6 +60,7 @@ def options_to_proto(options: dict[str, Any]) -> qagen_pb2.GenerationOptions:
         mode=_MODE_VALUES.get(options.get("mode") or "", qagen_pb2.GENERATION_MODE_UNSPECIFIED),
         pairs_per_chunk=options.get("pairs_per_chunk") or 0, max_concurrency=options.get("max_concurrency") or 0,
         max_requests=options.get("max_requests") or 0, max_tokens=options.get("max_tokens") or 0,
+        questions_per_answer=options.get("questions_per_answer") or 0,
         paraphrase_share=options.get("paraphrase_share"))  # None leaves the optional field unset
 
 
@@ -85,6 +86,7 @@ def options_from_proto(options: qagen_pb2.GenerationOptions) -> dict[str, Any]:
         "mode": _MODES.get(options.mode), "pairs_per_chunk": options.pairs_per_chunk or None,
         "max_concurrency": options.max_concurrency or None, "max_requests": options.max_requests or None,
         "max_tokens": options.max_tokens or None, "paraphrase_share": paraphrase_share,
+        "questions_per_answer": options.questions_per_answer or None,
     }
 
 
@@ -128,12 +130,13 @@ class QAGenServicer(qagen_pb2_grpc.QAGenServiceServicer):
                      ) -> qagen_pb2.SplitDatasetResponse:
         config = factory.split_config(self.settings, seed=request.seed or None,
                                       heldout_docs_share=_optional_share(request, "heldout_docs_share"),
-                                      seen_share=_optional_share(request, "seen_share"))
+                                      seen_share=_optional_share(request, "seen_share"),
+                                      validation_share=_optional_share(request, "validation_share"))
         uris, counts = split_dataset(request.qa_uri, request.out_uri, config)
         return qagen_pb2.SplitDatasetResponse(
             train_uri=uris["train"], eval_heldout_questions_uri=uris["eval_heldout_questions"],
             eval_heldout_docs_uri=uris["eval_heldout_docs"], eval_seen_uri=uris["eval_seen"],
-            card_uri=uris["card"], counts=counts)
+            eval_validation_uri=uris["eval_validation"], card_uri=uris["card"], counts=counts)
 
 
 def build_binding(settings: QAGenSettings) -> ServiceBinding:

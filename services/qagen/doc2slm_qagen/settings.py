@@ -49,6 +49,9 @@ class QAGenSettings(Doc2slmSettings):
         "answer_first", description="qa: the teacher writes questions and answers; answer_first: answers are "
                                     "the chunk's own sentences and the teacher writes the questions (weak teachers).")
     pairs_per_chunk: int = Field(3, ge=1, le=20, description="Pairs asked for per chunk.")
+    questions_per_answer: int = Field(3, ge=1, le=8, description="answer_first: training questions per answer "
+                                                                 "sentence, each in another framing (direct, "
+                                                                 "reverse, a user's situation).")
     max_concurrency: int = Field(4, ge=1, le=256, description="Teacher requests in flight at once.")
     # A default budget: a request that names no budget still cannot spend the key without end.
     max_requests: int = Field(DEFAULT_MAX_REQUESTS, ge=0, description="Stop after this many teacher requests "
@@ -74,6 +77,9 @@ class QAGenSettings(Doc2slmSettings):
     heldout_docs_share: float = Field(0.2, ge=0, lt=1, description="Share of documents held back whole "
                                                                    "(only with at least three documents).")
     seen_share: float = Field(0.1, ge=0, lt=1, description="Share of train pairs copied into eval_seen.")
+    validation_share: float = Field(0.25, ge=0, lt=1, description="Share of held-out questions set aside to pick "
+                                                                  "the fine-tune checkpoint (eval_validation; "
+                                                                  "only with 16 or more, at most 64).")
 
     split_embedding_address: str = Field("", description="EmbeddingService HOST:PORT: when set, the split also drops "
                                                           "held-out questions semantically close to a train question.")

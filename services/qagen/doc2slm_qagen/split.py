@@ -6,6 +6,8 @@
 - eval_heldout_questions: for each training pair that has a paraphrase_question, the paraphrase with the
   same answer, kept only when it is not a near-duplicate of any training question. This asks about a
   trained fact in words the model never saw: the main measure.
+- eval_validation: a seeded slice of those held-out questions, set aside before anything is reported, for
+  the fine-tune step to pick its checkpoint on (choosing the stop on the reported set would flatter it).
 - eval_seen: a seeded sample of training pairs, the memorisation ceiling.
 The same input and seed always give the same files.
 """
@@ -25,9 +27,16 @@ from doc2slm_qagen.records import PairRecord, make_pair_id
 from doc2slm_qagen.textsim import NearDuplicateIndex, normalise
 
 FILES = {"train": "train.jsonl", "eval_heldout_questions": "eval_heldout_questions.jsonl",
-         "eval_heldout_docs": "eval_heldout_docs.jsonl", "eval_seen": "eval_seen.jsonl"}
+         "eval_heldout_docs": "eval_heldout_docs.jsonl", "eval_seen": "eval_seen.jsonl",
+         "eval_validation": "eval_validation.jsonl"}
 CARD_FILE = "dataset_card.json"
 MIN_DOCS_FOR_HELDOUT = 3
+# Below this many held-out questions a validation slice would be a handful of questions (pure noise for
+# picking a checkpoint) taken from an already small test set: then there is none and training runs its
+# configured epochs. Above, the slice is capped: 64 questions resolve the loss differences that matter.
+MIN_HELDOUT_FOR_VALIDATION = 16
+MAX_VALIDATION_QUESTIONS = 64
+MIN_VALIDATION_QUESTIONS = 8
 
 
 @dataclass(frozen=True)
@@ -35,13 +44,14 @@ class SplitConfig:
     seed: int = 13
     heldout_docs_share: float = 0.2
     seen_share: float = 0.1
+    validation_share: float = 0.25
     near_duplicate_threshold: float = 0.8
     # Optional: EmbeddingService HOST:PORT for a semantic check of held-out questions against train.
     embedding_address: str = ""
     embedding_threshold: float = 0.95
 
     def check(self) -> None:
-        for name in ("heldout_docs_share", "seen_share"):
+        for name in ("heldout_docs_share", "seen_share", "validation_share"):
             value = getattr(self, name)
             if not 0.0 <= value < 1.0:
                 raise InvalidInput(f"{name} must be in [0, 1), got {value}")
@@ -55,6 +65,7 @@ class Split:
     eval_heldout_questions: list[PairRecord] = field(default_factory=list)
     eval_heldout_docs: list[PairRecord] = field(default_factory=list)
     eval_seen: list[PairRecord] = field(default_factory=list)
+    eval_validation: list[PairRecord] = field(default_factory=list)
     heldout_doc_ids: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -93,6 +104,7 @@ def split_pairs(pairs: list[PairRecord], config: SplitConfig) -> Split:
                 pair, question=pair.paraphrase_question, paraphrase_question=pair.question,
                 pair_id=make_pair_id(pair.chunk_id, pair.paraphrase_question, pair.answer)))
     semantic_dupes = _drop_semantic_duplicates(result, config)
+    _set_aside_validation(result, config, rng)
     if result.train and config.seen_share > 0:
         size = max(1, round(config.seen_share * len(result.train)))
         result.eval_seen = sorted(rng.sample(result.train, size), key=lambda p: p.pair_id)
@@ -102,6 +114,16 @@ def split_pairs(pairs: list[PairRecord], config: SplitConfig) -> Split:
         "heldout_question_embedding_duplicate_of_train": semantic_dupes, "heldout_doc_pair_also_in_train": leaked_docs,
         "documents": len({p.doc_id for p in unique}), "heldout_documents": len(held)}
     return result
+
+
+def _set_aside_validation(result: Split, config: SplitConfig, rng: random.Random) -> None:
+    questions = result.eval_heldout_questions
+    if len(questions) < MIN_HELDOUT_FOR_VALIDATION or config.validation_share <= 0:
+        return
+    size = min(MAX_VALIDATION_QUESTIONS, max(MIN_VALIDATION_QUESTIONS, round(config.validation_share * len(questions))))
+    chosen = {p.pair_id for p in rng.sample(questions, size)}
+    result.eval_validation = [p for p in questions if p.pair_id in chosen]
+    result.eval_heldout_questions = [p for p in questions if p.pair_id not in chosen]
 
 
 def _drop_semantic_duplicates(result: Split, config: SplitConfig) -> int:
@@ -124,7 +146,8 @@ def dataset_card(split: Split, config: SplitConfig, qa_uri: str, generation: dic
         "teachers": sorted({p.teacher for p in everything}),
         "prompt_versions": sorted({p.prompt_version for p in everything}),
         "split": {"seed": config.seed, "heldout_docs_share": config.heldout_docs_share,
-                  "seen_share": config.seen_share, "near_duplicate_threshold": config.near_duplicate_threshold,
+                  "seen_share": config.seen_share, "validation_share": config.validation_share,
+                  "near_duplicate_threshold": config.near_duplicate_threshold,
                   "embedding_check": bool(config.embedding_address), "embedding_threshold": config.embedding_threshold,
                   "heldout_doc_ids": split.heldout_doc_ids},
         "counts": split.counts,

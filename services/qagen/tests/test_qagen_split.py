@@ -102,3 +102,22 @@ def test_an_empty_or_missing_dataset_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "bad.jsonl").write_text('{"question": "q?"}\n')
     with pytest.raises(InvalidInput, match="lacks"):
         split_dataset((tmp_path / "bad.jsonl").as_uri(), (tmp_path / "out").as_uri(), SplitConfig())
+
+
+def test_a_validation_slice_is_set_aside_from_the_held_out_questions() -> None:
+    pairs = dataset(documents=8, facts=10)
+    result = split_pairs(pairs, SplitConfig(seed=3, heldout_docs_share=0.0, validation_share=0.25))
+    validation, heldout = result.eval_validation, result.eval_heldout_questions
+    everything = len(validation) + len(heldout)
+    assert everything >= 16 and len(validation) == max(8, round(0.25 * everything))
+    assert not {p.pair_id for p in validation} & {p.pair_id for p in heldout}
+    train_questions = {normalise(p.question) for p in result.train}
+    assert not any(normalise(p.question) in train_questions for p in validation)  # twins are never trained
+    assert result.counts["eval_validation"] == len(validation)
+    again = split_pairs(pairs, SplitConfig(seed=3, heldout_docs_share=0.0, validation_share=0.25))
+    assert [p.pair_id for p in again.eval_validation] == [p.pair_id for p in validation]
+
+
+def test_too_few_held_out_questions_leave_no_validation_slice() -> None:
+    result = split_pairs(dataset(documents=2, facts=8), SplitConfig(seed=3, heldout_docs_share=0.0))
+    assert 0 < len(result.eval_heldout_questions) < 16 and result.eval_validation == []

@@ -1,0 +1,50 @@
+"""Answer-first mode asks several questions per answer sentence, in different framings, the later ones
+sampled; the held-out twin is asked once per answer, in a framing of its own."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from doc2slm_qagen import prompts
+from doc2slm_qagen.chunkwork import wording_sampling
+from doc2slm_qagen.prompts import Mode
+from doc2slm_qagen.records import ChunkRecord
+from qagen_testkit import run_all, settings_for
+
+from tests.support.fault_teacher import FaultSchedule, FaultTeacher
+
+
+def test_each_framing_shows_other_examples_and_one_asks_in_reverse() -> None:
+    answer = "The spindle must be greased every 40 hours."
+    shown = [json.dumps(prompts.answer_first_messages(answer, framing)[1:-1]) for framing in range(3)]
+    assert len(set(shown)) == 3
+    assert "Which pump must be serviced" in shown[1]  # the subject asked for, the property given
+    twin = json.dumps(prompts.second_question_messages(answer)[1:-1])
+    assert twin not in shown
+    assert prompts.answer_first_messages(answer, 3) == prompts.answer_first_messages(answer, 0)
+
+
+def test_first_wording_is_greedy_and_the_others_are_seeded_samples() -> None:
+    assert wording_sampling("c1", "An answer.", 0) is None
+    first, second = wording_sampling("c1", "An answer.", 1), wording_sampling("c1", "An answer.", 2)
+    assert first is not None and second is not None and first.seed != second.seed
+    assert wording_sampling("c1", "An answer.", 1) == first  # a re-run asks the same
+
+
+def test_prompt_version_names_the_number_of_wordings() -> None:
+    assert prompts.prompt_version(Mode.ANSWER_FIRST, 2, 3).endswith("-q3")
+    assert prompts.prompt_version(Mode.QUESTION_ANSWER, 2, 3) == prompts.prompt_version(Mode.QUESTION_ANSWER, 2)
+
+
+def test_three_wordings_per_answer_reach_the_teacher_and_one_twin(tmp_path: Path) -> None:
+    text = ("The spindle of the lathe must be greased every 40 hours of operation. Only lithium grease "
+            "may be used on the spindle bearings of the lathe.")
+    chunk = ChunkRecord(doc_id="d1", chunk_id="c1", text=text)
+    with FaultTeacher(FaultSchedule()) as teacher:
+        settings = settings_for(teacher.base_url, tmp_path, mode="answer_first", pairs_per_chunk=2,
+                                questions_per_answer=3, paraphrase_share=1.0)
+        events, summary = run_all(settings, [chunk])
+        # 2 answers x 3 wordings, and per answer one twin request (a second try only if the first fails).
+        assert 2 * 3 + 2 <= teacher.calls_for_chunk(text) <= 2 * 3 + 2 * 2
+    assert summary.chunks_failed == 0
