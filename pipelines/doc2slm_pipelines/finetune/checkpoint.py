@@ -33,6 +33,11 @@ class TrainingProgress:
     label_tokens_seen: int = 0
     train_seconds: float = 0.0
     loss_curve: list[list[float]] = field(default_factory=list)  # [step, loss]
+    validation_curve: list[list[float]] = field(default_factory=list)  # [step, validation loss]
+    best_step: int = 0
+    best_validation_loss: float | None = None
+    evaluations_without_gain: int = 0
+    stopped_early: bool = False
 
 
 def rng_state() -> dict[str, Any]:
@@ -59,8 +64,10 @@ def checkpoint_dir(output_uri: str) -> str:
 
 def save_checkpoint(output_uri: str, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
                     scheduler: Any, progress: TrainingProgress, fingerprint: str, *,
-                    rng_by_rank: list[dict[str, Any]] | None = None) -> str:
-    """Write the blob, then the pointer. rng_by_rank: every rank's RNG state under data parallelism."""
+                    rng_by_rank: list[dict[str, Any]] | None = None,
+                    best_trainable: dict[str, torch.Tensor] | None = None) -> str:
+    """Write the blob, then the pointer. rng_by_rank: every rank's RNG state under data parallelism;
+    best_trainable: the weights of the best validation loss so far, so a resumed run can still return them."""
     blob: dict[str, Any] = {
         "trainable": trainable_state(model),
         "optimizer": optimizer.state_dict(),
@@ -71,6 +78,8 @@ def save_checkpoint(output_uri: str, model: torch.nn.Module, optimizer: torch.op
     }
     if rng_by_rank is not None:
         blob["rng_by_rank"] = rng_by_rank
+    if best_trainable is not None:
+        blob["best_trainable"] = best_trainable
     buffer = io.BytesIO()
     torch.save(blob, buffer)
     uri = storage.join(checkpoint_dir(output_uri), f"step-{progress.step:08d}.pt")

@@ -47,7 +47,15 @@ class FinetuneConfig:
                       default=1234)
     mix_chunks_share: float = _help(
         "Share of training examples that are the documents' own chunk text (language modelling), so the "
-        "facts are also seen in the documents' words. 0 disables; must be < 1.", default=0.0)
+        "facts are also seen in the documents' words (Jiang et al. 2024). 0 disables; must be < 1.",
+        default=0.25)
+    eval_every: int = _help("Measure the validation loss every N optimizer steps; 0: once per epoch.",
+                            default=0)
+    early_stopping_patience: int = _help(
+        "Stop after this many validation measurements in a row without a gain; 0: never stop early. The "
+        "weights of the best validation loss are kept either way.", default=2)
+    early_stopping_min_gain: float = _help("A validation loss must fall by more than this to count as a gain.",
+                                           default=0.0)
     price_per_hour_usd: float = _help("Price of one hour of the training device, for the cost estimate.",
                                       default=4.0)
     force_4bit: bool = _help("Use the bitsandbytes 4-bit NF4 path even on CPU (slow; for tests of that "
@@ -73,6 +81,9 @@ class FinetuneConfig:
             ("grad_accumulation", self.grad_accumulation >= 1, ">= 1"),
             ("checkpoint_every", self.checkpoint_every >= 0, ">= 0"),
             ("mix_chunks_share", 0.0 <= self.mix_chunks_share < 1.0, "in [0, 1)"),
+            ("eval_every", self.eval_every >= 0, ">= 0"),
+            ("early_stopping_patience", self.early_stopping_patience >= 0, ">= 0"),
+            ("early_stopping_min_gain", self.early_stopping_min_gain >= 0.0, ">= 0"),
             ("price_per_hour_usd", self.price_per_hour_usd >= 0.0, ">= 0"),
             ("device", self.device in ("auto", "cuda", "cpu"), "one of auto, cuda, cpu"),
             ("memory_fraction", 0.0 < self.memory_fraction <= 1.0, "in (0, 1]"),

@@ -22,6 +22,7 @@ from .checkpoint import TrainingProgress, apply_checkpoint, load_latest, rng_sta
 from .config import FinetuneConfig
 from .distributed import SINGLE_PROCESS, Ranks, from_main, gather_objects, sum_across, wrap_data_parallel
 from .model import PreparedModel
+from .validation import BestWeights, evaluation_steps
 
 log = logging.getLogger(__name__)
 MAX_GRAD_NORM = 1.0
@@ -116,6 +117,8 @@ def train(prepared: PreparedModel, stream: BatchStream, config: FinetuneConfig, 
           eval_stream: BatchStream | None = None, ranks: Ranks = SINGLE_PROCESS) -> TrainResult:
     """Run (or resume) the optimizer steps up to total_steps, checkpointing every checkpoint_every.
 
+    With an eval_stream (the validation slice) the loss on it is measured at regular steps, training
+    stops early when it no longer falls, and the model ends with the weights of its lowest value.
     Under torchrun every rank calls this; rank 0 alone writes checkpoints, and every rank resumes from
     the same one: all ranks read it before the DDP wrap below, a collective that rank 0 must pass before
     it can write a newer one.
@@ -126,6 +129,9 @@ def train(prepared: PreparedModel, stream: BatchStream, config: FinetuneConfig, 
     if blob is not None:
         progress = apply_checkpoint(blob, prepared.model, optimizer, scheduler, rank=ranks.rank)
     resumed_from = progress.step
+    best = BestWeights(config, progress, blob.get("best_trainable") if blob is not None else None)
+    checks = (evaluation_steps(config, math.ceil(stream.per_epoch / (config.grad_accumulation * ranks.world_size)),
+                               total_steps) if eval_stream is not None else set())
     if blob is None:
         # Dropout draws from this state; seeding it makes a fresh run repeatable, and a resumed run
         # continues from the state its checkpoint saved. Each rank draws its own dropout masks.
@@ -160,18 +166,23 @@ def train(prepared: PreparedModel, stream: BatchStream, config: FinetuneConfig, 
                      scheduler.get_last_lr()[0])
         if on_step is not None:
             on_step(progress.step, total_steps, loss_value)
+        stop = False
+        if eval_stream is not None and progress.step in checks:
+            # One rank evaluates (the weights are the same on all); the others take its figure.
+            value = from_main(evaluate_loss(prepared, eval_stream) if ranks.is_main else None, ranks)
+            stop = best.record(progress.step, float(value), prepared.model)
+        if stop:
+            break
         if (output_uri and config.checkpoint_every and progress.step % config.checkpoint_every == 0
                 and progress.step < total_steps):
             # Each rank's RNG (its dropout stream) goes into the checkpoint, so a resume is exact per rank.
             states = gather_objects(rng_state(), ranks) if ranks.distributed else None
             if ranks.is_main:
                 save_checkpoint(output_uri, prepared.model, optimizer, scheduler, progress, fingerprint,
-                                rng_by_rank=states)
+                                rng_by_rank=states, best_trainable=best.state)
     elapsed = time.perf_counter() - session_start
-    eval_loss = None
-    if eval_stream is not None:
-        # One rank evaluates (the weights are the same on all); the others take its figure.
-        eval_loss = from_main(evaluate_loss(prepared, eval_stream) if ranks.is_main else None, ranks)
+    best.restore(prepared.model)
+    eval_loss = progress.best_validation_loss
     return TrainResult(progress, total_steps, resumed_from, session_tokens / elapsed if elapsed > 0 else 0.0,
                        peak_memory_bytes(prepared.device), eval_loss)
 
