@@ -200,3 +200,35 @@ def test_report_written_to_s3(
     assert load_metrics("s3://doc2slm-tests/report-run")["counts"]["total"] == len(facts)
     with Image.open(io.BytesIO(storage.read_bytes(result.files["similarity_hist.png"]))) as image:
         assert image.size == figure_size_px(1)
+
+
+def test_floor_is_the_cosine_against_other_questions_references(report: ReportResult, minilm: SentenceEncoder,
+                                                                  facts: list[tuple[str, str, str, str]]) -> None:
+    data = report.metrics["sets"]["eval_heldout_questions"]
+    floor = data["floor"]
+    # Right answers score far above what they score against other questions' references.
+    assert 0.0 < floor["tuned"] < data["systems"]["tuned"]["cosine"]["mean"] - 0.2
+    from doc2slm_scoring.report.scored import mismatched_floor
+
+    references = [r for _, r, _, _ in facts]
+    tuned = [t for _, _, _, t in facts]
+    vectors = np.asarray(minilm.embed(references + tuned), dtype=np.float64)
+    vectors = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    n = len(facts)
+    cosines = vectors[n:] @ vectors[:n].T
+    expected = cosines[~np.eye(n, dtype=bool)].mean()
+    assert floor["tuned"] == pytest.approx(float(expected), abs=1e-3)
+    assert mismatched_floor([], minilm.embed) is None
+
+
+def test_the_report_says_in_plain_words_when_the_tuned_model_is_worse(
+        tmp_path: Path, minilm: SentenceEncoder, facts: list[tuple[str, str, str, str]]) -> None:
+    swapped = [(q, r, t, b) for q, r, b, t in facts]  # the "tuned" answers are the wrong ones now
+    answers = [{"set": "eval_heldout_questions", "question": q, "reference": r, "base_answer": b,
+                "tuned_answer": t} for q, r, b, t in swapped]
+    result = build_report(answers, tmp_path.as_uri(), minilm.embed, embedding_model="all-MiniLM-L6-v2",
+                          bootstrap_samples=200)
+    markdown = (tmp_path / "report.md").read_text()
+    assert "The tuned model answers these questions worse than the untuned base model" in markdown
+    assert "floor of the cosine" in markdown
+    assert result.metrics["sets"]["eval_heldout_questions"]["tuned_vs_base"]["cosine"]["mean_difference"] < 0

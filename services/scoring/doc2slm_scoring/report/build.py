@@ -16,7 +16,7 @@ from doc2slm_scoring.report.plots import similarity_histogram_png
 from doc2slm_scoring.report.records import group_by_set, parse_answer_records
 from doc2slm_scoring.report.render_html import render_html
 from doc2slm_scoring.report.render_markdown import render_markdown
-from doc2slm_scoring.report.scored import EmbedFn, score_records
+from doc2slm_scoring.report.scored import EmbedFn, MemoEmbed, mismatched_floor, score_records
 from doc2slm_scoring.similarity import Thresholds
 
 METRICS_FILE = "metrics.json"
@@ -56,14 +56,17 @@ def build_report(
     """
     thresholds = thresholds or Thresholds()
     records = parse_answer_records(answers, default_set=default_set, max_records=max_records)
-    # All sets in one embedding call: repeated texts (a reference asked twice) are embedded once.
-    scored = score_records(records, embed, thresholds)
+    # All sets in one embedding call: repeated texts (a reference asked twice) are embedded once, and the
+    # floor reuses those vectors.
+    memo = MemoEmbed(embed)
+    scored = score_records(records, memo, thresholds)
     by_set_records = group_by_set(records)
+    floors = {name: mismatched_floor(rs, memo) for name, rs in by_set_records.items()}
     scored_by_record = {id(item.record): item for item in scored}
     scored_by_set = {name: [scored_by_record[id(r)] for r in rs] for name, rs in by_set_records.items()}
 
     metrics = build_metrics(scored_by_set, embedding_model=embedding_model, thresholds=thresholds,
-                            bootstrap_samples=bootstrap_samples, seed=seed)
+                            bootstrap_samples=bootstrap_samples, seed=seed, floors=floors)
     histogram = similarity_histogram_png(scored_by_set, thresholds)
     contents: dict[str, bytes] = {
         METRICS_FILE: (json.dumps(metrics, indent=2) + "\n").encode(),

@@ -48,8 +48,10 @@ def build_metrics(
     thresholds: Thresholds,
     bootstrap_samples: int,
     seed: int,
+    floors: Mapping[str, Mapping[str, float] | None] | None = None,
 ) -> dict[str, Any]:
-    """The metrics document; `scored_by_set` must already be in report order (records.group_by_set)."""
+    """The metrics document; `scored_by_set` must already be in report order (records.group_by_set).
+    `floors`: per set, each system's mean cosine against mismatched references (scored.mismatched_floor)."""
     sets: dict[str, Any] = {}
     for set_name, scored in scored_by_set.items():
         sets[set_name] = {
@@ -61,6 +63,7 @@ def build_metrics(
                 for system in SYSTEMS
             },
             "tuned_vs_base": _comparison_metrics(scored, bootstrap_samples, seed),
+            "floor": dict(floors[set_name] or {}) if floors and set_name in floors else None,
         }
     return {
         "schema_version": SCHEMA_VERSION,

@@ -103,6 +103,50 @@ def score_records(
     ]
 
 
+class MemoEmbed:
+    """An embed function that embeds each distinct text once, however often it is asked (the floor
+    below needs the vectors score_records already computed)."""
+
+    def __init__(self, embed: EmbedFn) -> None:
+        self._embed = embed
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if missing:
+            self._vectors.update(embed_distinct(missing, self._embed))
+        return np.stack([self._vectors[t] for t in texts]) if texts else np.zeros((0, 0))
+
+
+def mismatched_floor(records: Sequence[AnswerRecord], embed: EmbedFn) -> dict[str, float] | None:
+    """Per system, the mean cosine of each answer with the references of the *other* questions of the set.
+
+    What an answer scores against a reference it does not answer: the metric's floor on this corpus (the
+    embeddings of one manual's sentences are never orthogonal), to read every mean beside. None with fewer
+    than two distinct references."""
+    references = [record.reference for record in records]
+    if len(set(references)) < 2:
+        return None
+    ref_vectors = _unit(embed(references))
+    different = np.array([[a != b for b in references] for a in references])
+    floors: dict[str, float] = {}
+    for system in SYSTEMS:
+        answers = [record.answer_of(system) for record in records]
+        rows = [i for i, answer in enumerate(answers) if answer.strip()]
+        if not rows:
+            floors[system] = EMPTY_ANSWER_SCORE
+            continue
+        similarity = _unit(embed([answers[i] for i in rows])) @ ref_vectors.T
+        mask = different[rows]
+        floors[system] = round(float(similarity[mask].mean()), 4) if mask.any() else EMPTY_ANSWER_SCORE
+    return floors
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.asarray(vectors / np.where(norms == 0, 1.0, norms))
+
+
 def worst_and_best(
     scored: Sequence[ScoredRecord], count: int
 ) -> tuple[list[ScoredRecord], list[ScoredRecord]]:

@@ -43,6 +43,13 @@ def headline_paragraphs(metrics: Mapping[str, Any]) -> list[str]:
     diff = data["tuned_vs_base"]["cosine"]
     acceptable = metrics["thresholds"]["acceptable"]
     paragraphs = []
+    if diff["mean_difference"] < 0:
+        # Said first and in plain words: a tuned model that answers worse than the model it started from
+        # must not read as a result (the deploy step's quality gate keeps it from being served).
+        certainty = ("the whole interval is below 0" if diff["verdict"] == "worse"
+                     else "on average; the interval includes 0")
+        paragraphs.append(f"The tuned model answers these questions worse than the untuned base model "
+                          f"({diff['mean_difference']:+.3f} mean cosine, {certainty}).")
     if head != HELDOUT_QUESTIONS:
         paragraphs.append(f"No held-out questions on trained documents in this file; leading with {head}.")
     paragraphs += [
@@ -57,6 +64,12 @@ def headline_paragraphs(metrics: Mapping[str, Any]) -> list[str]:
         "(the case study reported over 70%, measured on questions it had trained on).",
         _lexical_sentence(data),
     ]
+    floor = data.get("floor")
+    if floor:
+        paragraphs.append(
+            f"The floor of the cosine on this set (each answer against the reference answers of the other "
+            f"questions): base {floor['base']:.3f}, tuned {floor['tuned']:.3f}. A mean near its floor says "
+            "the answers are about the subject, not that they answer the question.")
     return paragraphs
 
 
