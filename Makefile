@@ -13,10 +13,10 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 .PHONY: run test venv proto lint typecheck tools pipeline helm bench bench-extract bench-qagen \
-        bench-embed bench-finetune bench-serve reliability images manifests clean
+        bench-embed bench-finetune bench-serve bench-quality reliability images manifests clean
 
 run: venv proto
-	$(VENV)/bin/doc2slm run --docs examples/docs --out out/run
+	$(VENV)/bin/doc2slm run --docs examples/docs --out out/run --max-chunks 12
 
 test: venv proto tools
 	$(PY) -m pytest -q
@@ -74,6 +74,10 @@ bench-finetune: venv proto
 
 bench-serve: venv proto
 	$(PY) -m doc2slm_serving.bench
+
+# Not part of `make bench`: about an hour on 2 cores (the whole local pipeline on 166 pages of real manuals).
+bench-quality: venv proto
+	$(PY) -m doc2slm_pipelines.bench_quality
 
 reliability: venv proto tools
 	$(PY) -m tests.reliability.run

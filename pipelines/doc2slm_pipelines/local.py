@@ -29,17 +29,19 @@ def loopback(port: int) -> str:
 
 @dataclass
 class LocalRunOptions:
-    """The knobs a local run exposes as flags; defaults keep `make run` within its time budget on a
-    2-core laptop (a few hundred pairs would take hours of teacher and training time there)."""
+    """The knobs a local run exposes as flags. By default a run covers every content chunk of the user's
+    documents (`make run` caps the example corpus with --max-chunks to stay within minutes); epochs is
+    an upper bound, the validation slice stops training earlier when it no longer helps."""
 
-    max_chunks: int = 16
+    max_chunks: int = 0
     pairs_per_chunk: int = 2
+    questions_per_answer: int = 3
     generation_mode: str = "answer_first"
     epochs: float = 8.0
     max_steps: int = 0
     max_length: int = 256
     batch_size: int = 4
-    max_eval_questions: int = 24
+    max_eval_questions: int = 200
     max_new_tokens: int = 48
     teacher_base_url: str = ""
     teacher_model: str = ""
@@ -68,6 +70,7 @@ def local_arguments(docs_uri: str, work_uri: str, options: LocalRunOptions,
         "qagen_address": loopback(ports.get(QAGEN.short_name, QAGEN.port)),
         "embedding_address": loopback(ports.get(EMBEDDING.short_name, EMBEDDING.port)),
         "max_chunks": options.max_chunks, "pairs_per_chunk": options.pairs_per_chunk,
+        "questions_per_answer": options.questions_per_answer,
         "generation_mode": options.generation_mode, "teacher_base_url": options.teacher_base_url,
         "teacher_model": options.teacher_model, "base_model": options.base_model,
         "finetune_config": options.finetune_config(), "max_eval_questions": options.max_eval_questions,

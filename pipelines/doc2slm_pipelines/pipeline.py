@@ -65,12 +65,14 @@ def doc2slm_pipeline(
     teacher_base_url: str = "",
     teacher_model: str = "",
     pairs_per_chunk: int = 0,
+    questions_per_answer: int = 0,
     generation_mode: str = "",
     paraphrase_share: float = -1.0,
     max_teacher_requests: int = 0,
     split_seed: int = 0,
     heldout_docs_share: float = 0.2,
     seen_share: float = 0.1,
+    validation_share: float = 0.25,
     base_model: str = "bundled",
     finetune_config: str = "{}",
     accelerator_type: str = "nvidia.com/gpu",
@@ -91,17 +93,22 @@ def doc2slm_pipeline(
     predictor_image: str = image("serving"),
     predictor_gpus: int = 1,
     local_http_port: int = 8090,
+    quality_gate_min_gain: float = 0.0,
+    enforce_quality_gate: bool = True,
 ) -> None:
     chunks = extract(docs_uri=docs_uri, work_uri=work_uri, extraction_address=extraction_address,
                      chunk_max_tokens=chunk_max_tokens, chunk_overlap_tokens=chunk_overlap_tokens,
-                     max_chunks=max_chunks)
+                     max_chunks=max_chunks, sample_seed=split_seed)
     pairs = generate_qa(chunks_uri=chunks.outputs["chunks_uri"], work_uri=work_uri, qagen_address=qagen_address,
                         teacher_base_url=teacher_base_url, teacher_model=teacher_model,
-                        pairs_per_chunk=pairs_per_chunk, generation_mode=generation_mode,
+                        pairs_per_chunk=pairs_per_chunk, questions_per_answer=questions_per_answer,
+                        generation_mode=generation_mode,
                         paraphrase_share=paraphrase_share, max_teacher_requests=max_teacher_requests)
     sets = split(qa_uri=pairs.outputs["qa_uri"], work_uri=work_uri, qagen_address=qagen_address,
-                 split_seed=split_seed, heldout_docs_share=heldout_docs_share, seen_share=seen_share)
-    tuned = finetune(train_uri=sets.outputs["train_uri"], eval_uri=sets.outputs["eval_heldout_questions_uri"],
+                 split_seed=split_seed, heldout_docs_share=heldout_docs_share, seen_share=seen_share,
+                 validation_share=validation_share)
+    # The fine-tune step picks its checkpoint on the validation slice, never on the reported held-out set.
+    tuned = finetune(train_uri=sets.outputs["train_uri"], eval_uri=sets.outputs["eval_validation_uri"],
                      chunks_uri=chunks.outputs["chunks_uri"], work_uri=work_uri, base_model=base_model,
                      finetune_config=finetune_config, trainer_nodes=trainer_nodes,
                      trainer_gpus_per_node=trainer_gpus_per_node, trainer_image=trainer_image,
@@ -116,7 +123,8 @@ def doc2slm_pipeline(
                        report_uri=report.outputs["report_uri"], deploy_mode=deploy_mode, model_name=model_name,
                        adapter_name=adapter_name, base_model=base_model, namespace=serving_namespace,
                        predictor_image=predictor_image, predictor_gpus=predictor_gpus,
-                       local_http_port=local_http_port)
+                       local_http_port=local_http_port, quality_gate_min_gain=quality_gate_min_gain,
+                       enforce_quality_gate=enforce_quality_gate)
 
     for task in (chunks, pairs, sets, report, published):
         task.set_retry(num_retries=NETWORK_RETRIES, backoff_duration=RETRY_BACKOFF, backoff_factor=2.0)

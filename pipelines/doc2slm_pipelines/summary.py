@@ -78,8 +78,11 @@ def similarity_lines(summary: RunSummary) -> list[str]:
                          f"acc {_figure(100 * cosine.get('share_acceptable', 0), 0)}% "
                          f"F1 {_figure(data['systems'][system]['token_f1'].get('mean'), 2)}")
         difference = data.get("tuned_vs_base", {}).get("cosine", {})
+        low, high = difference.get("difference_ci95", [None, None])
+        floor = data.get("floor") or {}
         lines.append(f"    {set_name} (n={data['n']}): " + " | ".join(parts)
-                     + f" | tuned-base {_figure(difference.get('mean_difference'))}")
+                     + f" | tuned-base {_figure(difference.get('mean_difference'))} "
+                     f"[{_figure(low, 3)}, {_figure(high, 3)}] | floor {_figure(floor.get('tuned'), 2)}")
     return lines
 
 
@@ -104,6 +107,11 @@ def format_summary(summary: RunSummary, served_answer: tuple[str, str] | None = 
         *similarity_lines(s),
         f"  files: {s.work_uri}/ (chunks.jsonl, qa.jsonl, split/, adapter/, answers.jsonl, report/report.html)",
     ]
+    gate = s.get("deploy", "quality_gate", default=None)
+    if isinstance(gate, dict):
+        lines.append(f"  quality gate: {'passed' if gate.get('passed') else 'REFUSED'}: {gate.get('reason', '')}")
+    if s.get("deploy", "published", default=True) is False:
+        lines.append("  not published: the adapter was not served; the previous one (if any) keeps serving")
     endpoint = s.get("deploy", "openai_base_url", default="")
     if endpoint:
         lines.append(f"  served at: {endpoint} (model {s.get('deploy', 'adapter_name', default='')})")

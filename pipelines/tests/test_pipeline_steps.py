@@ -17,7 +17,7 @@ from doc2slm_extraction.settings import ExtractionSettings
 from doc2slm_pipelines.steps.artifacts import publish_prefix
 from doc2slm_pipelines.steps.deploy_kserve import new_inference_service, point_at_adapter
 from doc2slm_pipelines.steps.evaluate import eval_records
-from doc2slm_pipelines.steps.extract import extract_corpus, spread_limit
+from doc2slm_pipelines.steps.extract import extract_corpus
 from doc2slm_pipelines.steps.records import read_card
 
 from tests.deploy.kserve_check import build_inference_service
@@ -65,12 +65,6 @@ def test_extract_of_a_corpus_without_text_says_why(extraction: str, tmp_path: Pa
     (docs / "broken.pdf").write_bytes(testing_pdfs.truncated_pdf())
     with pytest.raises(InvalidInput, match=r"no text could be extracted.*broken"):
         extract_corpus(str(docs), str(tmp_path / "work"), extraction)
-
-
-def test_spread_limit_round_robins_over_documents_in_reading_order() -> None:
-    chunks = [{"doc_id": d, "n": i} for d, i in [("a", 0), ("a", 1), ("a", 2), ("b", 3), ("c", 4), ("c", 5)]]
-    assert [c["n"] for c in spread_limit(chunks, 4)] == [0, 1, 3, 4]
-    assert spread_limit(chunks, 0) == chunks
 
 
 def _write_set(path: Path, count: int, tag: str) -> str:
@@ -188,3 +182,46 @@ def test_a_zero_paraphrase_share_is_sent_and_a_negative_one_leaves_the_server_de
     none_asked = generation_options(paraphrase_share=0.0)
     assert none_asked.HasField("paraphrase_share") and none_asked.paraphrase_share == 0.0
     assert not generation_options().HasField("paraphrase_share")
+
+
+def _metrics(difference: float, n: int = 60) -> dict[str, Any]:
+    """metrics.json as the scoring report writes it, reduced to what the gate reads."""
+    return {"headline_set": "eval_heldout_questions", "sets": {"eval_heldout_questions": {
+        "n": n, "systems": {"base": {"cosine": {"mean": 0.5}}, "tuned": {"cosine": {"mean": 0.5 + difference}}},
+        "tuned_vs_base": {"cosine": {"mean_difference": difference,
+                                     "difference_ci95": [difference - 0.02, difference + 0.02]}}}}}
+
+
+def test_the_quality_gate_refuses_a_tuned_model_worse_than_its_base() -> None:
+    from doc2slm_pipelines.steps.quality_gate import judge
+
+    assert judge(_metrics(0.03), min_gain=0.0).passed
+    refused = judge(_metrics(-0.01), min_gain=0.0)
+    assert not refused.passed and "worse than its base" in refused.reason and refused.n == 60
+    assert not judge(_metrics(0.03), min_gain=0.05).passed
+    assert judge(_metrics(-0.01), min_gain=0.0, enforced=False).passed  # recorded, not enforced
+    nothing = judge({"headline_set": None, "sets": {}}, min_gain=0.0)
+    assert not nothing.passed and "no held-out question" in nothing.reason
+
+
+def test_a_refused_adapter_is_not_published_and_the_card_says_why(tmp_path: Path) -> None:
+    import json
+
+    from doc2slm_pipelines.steps.deploy import DeploySettings, deploy_adapter
+
+    base_dir, adapter = _tiny_base_and_adapter(tmp_path, rank=8)
+    report = tmp_path / "report"
+    report.mkdir()
+    (report / "metrics.json").write_text(json.dumps(_metrics(-0.04)))
+    # Local mode would start a predictor: refused, nothing is started and the card explains.
+    card = deploy_adapter(storage.to_uri(adapter), str(tmp_path / "work"),
+                          DeploySettings(mode="local", base_model=str(base_dir), local_http_port=1),
+                          report_uri=storage.to_uri(report / "report.html"))
+    assert card["published"] is False and card["openai_base_url"] == ""
+    assert "worse than its base" in card["reason"] and card["quality_gate"]["mean_difference"] == -0.04
+    assert read_card(storage.to_uri(tmp_path / "work" / "deploy_card.json")) == json.loads(json.dumps(card))
+    (report / "metrics.json").write_text(json.dumps(_metrics(0.04)))
+    published = deploy_adapter(storage.to_uri(adapter), str(tmp_path / "work2"),
+                               DeploySettings(mode="none", base_model=str(base_dir)),
+                               report_uri=storage.to_uri(report / "report.html"))
+    assert published["quality_gate"]["passed"] is True and published["published"] is False  # mode none

@@ -2,7 +2,9 @@
 
 Starts the four services and (unless --teacher-base-url) the local teacher, runs the pipeline through
 kfp.local, prints the summary and one answer of the served tuned model, and stops what it started.
-The defaults are sized to finish within 20 minutes on a 2-core laptop; each is a flag.
+By default every content chunk of the documents goes to the teacher (--max-chunks caps it, sampled evenly);
+the run prints its plan and estimated cost once the chunks are known. Exit codes: 0 done and served, 1 a
+step failed, 3 the quality gate refused the adapter (worse than its base on held-out questions).
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from doc2slm_cli.progress import Phases
+from doc2slm_cli.step_watch import StepWatch
 
 DEFAULT_DOCS = Path("examples/docs")
 CORPUS_SCRIPT = Path("examples/make_corpus.py")
+GATE_REFUSED_EXIT = 3
 
 
 def register(subparsers: Any) -> None:
@@ -34,9 +38,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--base-model", default=d.base_model, help="model to fine-tune: bundled, a path, "
                         "s3:// or a hub id (default bundled SmolLM2-135M-Instruct)")
     parser.add_argument("--max-chunks", type=int, default=d.max_chunks,
-                        help=f"chunks sent to the teacher, spread over documents; 0 = all (default {d.max_chunks})")
+                        help="cap on the chunks sent to the teacher, sampled evenly over documents and positions "
+                             f"(seeded by split_seed); 0 = every content chunk (default {d.max_chunks})")
     parser.add_argument("--pairs-per-chunk", type=int, default=d.pairs_per_chunk,
-                        help=f"QA pairs asked per chunk (default {d.pairs_per_chunk})")
+                        help=f"answer sentences (or QA pairs) asked per chunk (default {d.pairs_per_chunk})")
+    parser.add_argument("--questions-per-answer", type=int, default=d.questions_per_answer,
+                        help="answer_first: training questions per answer sentence, each in another framing "
+                             f"(default {d.questions_per_answer})")
     parser.add_argument("--generation-mode", default=d.generation_mode, choices=["answer_first", "question_answer"],
                         help=f"answer_first suits weak teachers (default {d.generation_mode})")
     parser.add_argument("--epochs", type=float, default=d.epochs, help=f"training epochs (default {d.epochs})")
@@ -71,6 +79,7 @@ def run_command(args: argparse.Namespace) -> int:
         stop_local_serving,
     )
     from doc2slm_pipelines.local_stack import TEACHER_MODEL, LocalStack
+    from doc2slm_pipelines.run_plan import plan_run
     from doc2slm_pipelines.submit import parse_parameters
     from doc2slm_pipelines.summary import format_summary, load_summary
 
@@ -86,24 +95,33 @@ def run_command(args: argparse.Namespace) -> int:
         raise ConfigError("--service-port takes NAME=PORT, e.g. qagen=60052") from None
     use_local_teacher = not args.teacher_base_url
     options = LocalRunOptions(
-        max_chunks=args.max_chunks, pairs_per_chunk=args.pairs_per_chunk, generation_mode=args.generation_mode,
+        max_chunks=args.max_chunks, pairs_per_chunk=args.pairs_per_chunk,
+        questions_per_answer=args.questions_per_answer, generation_mode=args.generation_mode,
         epochs=args.epochs, max_steps=args.max_steps, max_length=args.max_length,
         max_eval_questions=args.max_eval_questions, max_new_tokens=args.max_new_tokens,
         teacher_base_url=args.teacher_base_url, teacher_model=args.teacher_model, base_model=args.base_model,
         serving_port=args.serving_port, extra=parse_parameters(args.set))
     with LocalStack(log_dir=out / "logs", ports=ports, start_teacher=use_local_teacher,
-                    teacher_port=args.teacher_port, base_model=args.base_model) as stack:
+                    teacher_port=args.teacher_port, base_model=args.base_model,
+                    external_teacher_base_url=args.teacher_base_url) as stack:
         phases.step("starting services" + (" and the local teacher" if use_local_teacher else ""))
         stack.start(on_ready=lambda name: phases.note(f"{name} ready"))
         if use_local_teacher:
             options.teacher_base_url, options.teacher_model = stack.teacher_base_url, TEACHER_MODEL
         arguments = local_arguments(args.docs, str(out), options, ports=ports)
         phases.step("running the pipeline: extract, generate QA, split, fine-tune, evaluate, deploy")
+        def plan_lines(chunks: int) -> list[str]:
+            return plan_run(chunks, arguments).lines(use_local_teacher)
+
         try:
-            run_local(arguments, out / "kfp")
-            phases.step("asking the served tuned model")
-            question = first_question(work_uri)
-            served = (question, ask_served_model(work_uri, question))
+            with StepWatch(out, phases.note, plan_lines):
+                run_local(arguments, out / "kfp")
+            summary = load_summary(work_uri)
+            served = None
+            if summary.get("deploy", "published", default=True):
+                phases.step("asking the served tuned model")
+                question = first_question(work_uri)
+                served = (question, ask_served_model(work_uri, question))
         except RuntimeError as error:
             # kfp.local names the failed task; its log is above, the services' logs are in out/logs.
             print(f"doc2slm run: {error} (service logs: {out / 'logs'})", file=sys.stderr)
@@ -111,5 +129,7 @@ def run_command(args: argparse.Namespace) -> int:
         finally:
             stop_local_serving(work_uri)
     phases.step("done; services stopped")
-    print(format_summary(load_summary(work_uri), served))
-    return 0
+    print(format_summary(summary, served))
+    # A run whose adapter the quality gate refused did its job (the report says why) but made nothing to
+    # serve: a distinct exit code lets a script tell that from success and from a failure.
+    return 0 if served is not None or summary.get("deploy", "mode") == "none" else GATE_REFUSED_EXIT

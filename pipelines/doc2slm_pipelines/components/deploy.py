@@ -20,16 +20,22 @@ def deploy(
     predictor_image: str,
     predictor_gpus: int,
     local_http_port: int,
+    quality_gate_min_gain: float,
+    enforce_quality_gate: bool,
 ) -> NamedTuple("DeployOutputs", [("endpoint", str), ("openai_base_url", str)]):  # type: ignore[valid-type]
     from collections import namedtuple
 
     from doc2slm_pipelines.steps.deploy import DeploySettings, deploy_adapter
 
-    # report_uri is taken so that publishing waits for the evaluation (and names what was measured).
-    print(f"publishing {adapter_uri} (evaluated in {report_uri})")
+    # The report is the quality gate's input: an adapter worse than its base on held-out questions is not
+    # published (the card says why), and whatever served before keeps serving.
+    print(f"publishing {adapter_uri} if its report passes the quality gate ({report_uri})")
     settings = DeploySettings(mode=deploy_mode, model_name=model_name, adapter_name=adapter_name,
                               base_model=base_model, namespace=namespace, predictor_image=predictor_image,
-                              predictor_gpus=predictor_gpus, local_http_port=local_http_port)
-    card = deploy_adapter(adapter_uri, work_uri, settings)
+                              predictor_gpus=predictor_gpus, local_http_port=local_http_port,
+                              quality_gate_min_gain=quality_gate_min_gain, enforce_quality_gate=enforce_quality_gate)
+    card = deploy_adapter(adapter_uri, work_uri, settings, report_uri=report_uri)
+    if not card.get("published", True):
+        print(f"not published: {card['reason']}")
     outputs = namedtuple("outputs", ["endpoint", "openai_base_url"])
     return outputs(card.get("endpoint", ""), card.get("openai_base_url", ""))

@@ -16,6 +16,7 @@ def extract(
     chunk_max_tokens: int,
     chunk_overlap_tokens: int,
     max_chunks: int,
+    sample_seed: int,
     chunks_dataset: Output[Dataset],
 ) -> NamedTuple("ExtractOutputs", [("chunks_uri", str), ("documents", int), ("chunks", int)]):  # type: ignore[valid-type]
     from collections import namedtuple
@@ -24,7 +25,8 @@ def extract(
     from doc2slm_pipelines.steps.extract import extract_corpus
 
     outcome = extract_corpus(docs_uri, work_uri, extraction_address, max_tokens=chunk_max_tokens,
-                             overlap_tokens=chunk_overlap_tokens, max_chunks=max_chunks)
+                             overlap_tokens=chunk_overlap_tokens, max_chunks=max_chunks,
+                             sample_seed=sample_seed)
     publish_file(outcome.chunks_uri, chunks_dataset, documents=outcome.documents, chunks=outcome.chunks)
     outputs = namedtuple("outputs", ["chunks_uri", "documents", "chunks"])
     return outputs(outcome.chunks_uri, outcome.documents, outcome.chunks)

@@ -16,6 +16,7 @@ def generate_qa(
     teacher_base_url: str,
     teacher_model: str,
     pairs_per_chunk: int,
+    questions_per_answer: int,
     generation_mode: str,
     paraphrase_share: float,
     max_teacher_requests: int,
@@ -27,7 +28,8 @@ def generate_qa(
     from doc2slm_pipelines.steps.qagen import generate_pairs, generation_options
 
     options = generation_options(teacher_base_url=teacher_base_url, teacher_model=teacher_model,
-                                 pairs_per_chunk=pairs_per_chunk, mode=generation_mode,
+                                 pairs_per_chunk=pairs_per_chunk, questions_per_answer=questions_per_answer,
+                                 mode=generation_mode,
                                  max_requests=max_teacher_requests, paraphrase_share=paraphrase_share)
     outcome = generate_pairs(chunks_uri, work_uri, qagen_address, options)
     publish_file(outcome.qa_uri, qa_dataset, pairs=outcome.pairs, chunks_with_pair=outcome.chunks_with_pair)

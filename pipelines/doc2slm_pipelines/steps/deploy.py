@@ -1,7 +1,9 @@
 """Deploy step: publish the adapter where it will be served, and record how to reach it.
 
 `kserve` updates (or creates) the InferenceService on the cluster; `local` starts doc2slm's predictor
-on this machine; `none` only records the adapter (a run that is judged by its report alone).
+on this machine; `none` only records the adapter (a run that is judged by its report alone). Before any of
+them the quality gate (steps/quality_gate.py) reads the report: an adapter that answers held-out questions
+worse than its base is not published, whatever served before keeps serving, and the card says why.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ class DeploySettings:
     predictor_image: str = ""
     predictor_gpus: int = 0
     local_http_port: int = 8090
+    quality_gate_min_gain: float = 0.0
+    enforce_quality_gate: bool = True
 
     def validate(self) -> DeploySettings:
         if self.mode not in DEPLOY_MODES:
@@ -63,10 +67,24 @@ def verify_adapter(adapter_uri: str, base_model: str) -> None:
             raise InvalidInput(f"adapter {adapter_uri} is not servable: {'; '.join(error.problems)}") from None
 
 
-def deploy_adapter(adapter_uri: str, work_uri: str, settings: DeploySettings) -> dict[str, Any]:
-    """Check the adapter, publish it and write `<work_uri>/deploy_card.json`; returns the card."""
+def deploy_adapter(adapter_uri: str, work_uri: str, settings: DeploySettings, report_uri: str = ""
+                   ) -> dict[str, Any]:
+    """Check the adapter, pass it through the quality gate (when a report is given), publish it and write
+    `<work_uri>/deploy_card.json`; returns the card (`published` False when the gate refused)."""
     settings.validate()
     verify_adapter(adapter_uri, settings.base_model)
+    card_uri = storage.join(storage.to_uri(work_uri), DEPLOY_CARD)
+    gate = None
+    if report_uri:
+        from doc2slm_pipelines.steps.quality_gate import judge_report
+
+        gate = judge_report(report_uri, settings.quality_gate_min_gain, settings.enforce_quality_gate)
+        if not gate.passed:
+            card: dict[str, Any] = {"mode": settings.mode, "adapter_uri": adapter_uri, "endpoint": "",
+                                    "openai_base_url": "", "published": False, "reason": gate.reason,
+                                    "quality_gate": gate.to_dict()}
+            write_card(card_uri, card)
+            return card
     if settings.mode == "local":
         from doc2slm_pipelines.steps.deploy_local import start_local_serving
 
@@ -81,5 +99,7 @@ def deploy_adapter(adapter_uri: str, work_uri: str, settings: DeploySettings) ->
                                 image=settings.predictor_image, gpus=settings.predictor_gpus)
     else:
         card = {"mode": "none", "adapter_uri": adapter_uri, "endpoint": ""}
-    write_card(storage.join(storage.to_uri(work_uri), DEPLOY_CARD), card)
+    card["published"] = settings.mode != "none"
+    card["quality_gate"] = gate.to_dict() if gate is not None else None
+    write_card(card_uri, card)
     return card

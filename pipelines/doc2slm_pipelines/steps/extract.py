@@ -16,6 +16,7 @@ from doc2slm_common.errors import InvalidInput
 from doc2slm_common.extraction_events import CHUNKS_PER_EVENT, chunks_of
 
 from doc2slm_pipelines.steps.records import CHUNKS_FILE, EXTRACTION_CARD, as_prefix, write_card
+from doc2slm_pipelines.steps.sampling import sample_chunks
 
 log = logging.getLogger("doc2slm.pipeline.extract")
 
@@ -50,27 +51,8 @@ def corpus_uris(docs_uri: str) -> list[str]:
     return [uri] if uri.lower().endswith(".pdf") else [as_prefix(uri)]
 
 
-def spread_limit(chunks: list[dict[str, Any]], max_chunks: int) -> list[dict[str, Any]]:
-    """Keep at most `max_chunks`, taken round-robin over documents so every document stays represented
-    (the split needs whole documents to hold back), each document's chunks in reading order."""
-    if max_chunks <= 0 or len(chunks) <= max_chunks:
-        return chunks
-    by_doc: dict[str, list[dict[str, Any]]] = {}
-    for record in chunks:
-        by_doc.setdefault(record["doc_id"], []).append(record)
-    kept: list[dict[str, Any]] = []
-    depth = 0
-    while len(kept) < max_chunks:
-        for records in by_doc.values():
-            if depth < len(records) and len(kept) < max_chunks:
-                kept.append(records[depth])
-        depth += 1
-    order = {id(record): index for index, record in enumerate(chunks)}
-    return sorted(kept, key=lambda record: order[id(record)])
-
-
 def extract_corpus(docs_uri: str, work_uri: str, extraction_address: str, *, max_tokens: int = 0,
-                   overlap_tokens: int = 0, backend: str = "", max_chunks: int = 0,
+                   overlap_tokens: int = 0, backend: str = "", max_chunks: int = 0, sample_seed: int = 0,
                    deadline_s: float = EXTRACT_DEADLINE_S) -> ExtractionOutcome:
     """Call ExtractBatch on the corpus and write `<work_uri>/chunks.jsonl` and its card."""
     if max_tokens < 0 or overlap_tokens < 0 or max_chunks < 0:
@@ -103,13 +85,13 @@ def extract_corpus(docs_uri: str, work_uri: str, extraction_address: str, *, max
     if not chunks:
         reasons = "; ".join(f"{f['item_id']}: {f['code']} {f['message']}" for f in failures) or "no PDF found"
         raise InvalidInput(f"no text could be extracted from {docs_uri} ({reasons})")
-    kept = spread_limit(chunks, max_chunks)
+    kept = sample_chunks(chunks, max_chunks, sample_seed)
     prefix = storage.to_uri(work_uri)
     chunks_uri = storage.write_jsonl(storage.join(prefix, CHUNKS_FILE), kept)
     outcome = ExtractionOutcome(chunks_uri=chunks_uri, card_uri=storage.join(prefix, EXTRACTION_CARD),
                                 documents=len(documents), documents_failed=len(failures), chunks=len(kept),
                                 chunks_extracted=len(chunks), failures=failures)
     write_card(outcome.card_uri, {**asdict(outcome), "docs_uri": docs_uri, "per_document": documents,
-                                  "max_chunks": max_chunks})
+                                  "max_chunks": max_chunks, "sample_seed": sample_seed})
     log.info("extracted %d chunks from %d documents", outcome.chunks, outcome.documents)
     return outcome

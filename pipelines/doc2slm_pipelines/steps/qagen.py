@@ -49,6 +49,7 @@ class SplitOutcome:
     eval_heldout_questions_uri: str
     eval_heldout_docs_uri: str
     eval_seen_uri: str
+    eval_validation_uri: str
     card_uri: str
     counts: dict[str, int]
 
@@ -65,15 +66,16 @@ def pair_record(pair: common_pb2.QAPair) -> dict[str, Any]:
 
 def generation_options(*, teacher_base_url: str = "", teacher_model: str = "", pairs_per_chunk: int = 0,
                        mode: str = "", max_concurrency: int = 0, max_requests: int = 0,
-                       paraphrase_share: float = -1.0) -> qagen_pb2.GenerationOptions:
+                       paraphrase_share: float = -1.0, questions_per_answer: int = 0) -> qagen_pb2.GenerationOptions:
     """Options message; empty values leave the server's configuration in charge."""
     if mode not in GENERATION_MODES:
         raise InvalidInput(f"generation mode {mode!r} is not one of {sorted(m for m in GENERATION_MODES if m)}")
-    if pairs_per_chunk < 0 or max_concurrency < 0 or max_requests < 0:
-        raise InvalidInput("pairs_per_chunk, max_concurrency and max_requests must be >= 0")
+    if min(pairs_per_chunk, max_concurrency, max_requests, questions_per_answer) < 0:
+        raise InvalidInput("pairs_per_chunk, questions_per_answer, max_concurrency and max_requests must be >= 0")
     options = qagen_pb2.GenerationOptions(
         teacher_base_url=teacher_base_url, teacher_model=teacher_model, pairs_per_chunk=pairs_per_chunk,
-        mode=GENERATION_MODES[mode], max_concurrency=max_concurrency, max_requests=max_requests)
+        mode=GENERATION_MODES[mode], max_concurrency=max_concurrency, max_requests=max_requests,
+        questions_per_answer=questions_per_answer)
     # A negative share means "server default": the field stays unset (it is `optional`, so 0 is a value).
     if paraphrase_share >= 0:
         options.paraphrase_share = paraphrase_share
@@ -118,7 +120,7 @@ def generate_pairs(chunks_uri: str, work_uri: str, qagen_address: str, options: 
 
 
 def split_dataset(qa_uri: str, work_uri: str, qagen_address: str, *, seed: int = 0,
-                  heldout_docs_share: float = -1.0, seen_share: float = -1.0,
+                  heldout_docs_share: float = -1.0, seen_share: float = -1.0, validation_share: float = -1.0,
                   deadline_s: float = SPLIT_DEADLINE_S) -> SplitOutcome:
     """SplitDataset into `<work_uri>/split/`; refuses a split that leaves nothing to train on."""
     prefix = storage.to_uri(work_uri)
@@ -129,6 +131,8 @@ def split_dataset(qa_uri: str, work_uri: str, qagen_address: str, *, seed: int =
         request.heldout_docs_share = heldout_docs_share
     if seen_share >= 0:
         request.seen_share = seen_share
+    if validation_share >= 0:
+        request.validation_share = validation_share
     with client.open_channel(qagen_address) as channel:
         stub = qagen_pb2_grpc.QAGenServiceStub(channel)
         reply = client.unary(stub.SplitDataset, request, deadline_s=deadline_s)
@@ -138,6 +142,7 @@ def split_dataset(qa_uri: str, work_uri: str, qagen_address: str, *, seed: int =
     outcome = SplitOutcome(train_uri=reply.train_uri,
                            eval_heldout_questions_uri=reply.eval_heldout_questions_uri,
                            eval_heldout_docs_uri=reply.eval_heldout_docs_uri, eval_seen_uri=reply.eval_seen_uri,
+                           eval_validation_uri=reply.eval_validation_uri,
                            card_uri=storage.join(prefix, SPLIT_CARD), counts=counts)
     write_card(outcome.card_uri, {**asdict(outcome), "service_card_uri": reply.card_uri})
     return outcome
