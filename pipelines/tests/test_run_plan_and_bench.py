@@ -1,0 +1,61 @@
+"""The run plan printed before the long work, the step lines, and the quality benchmark's own judges."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from doc2slm_cli.step_watch import StepWatch
+from doc2slm_pipelines.bench_quality import looks_like_contents_or_index, token_stats, verdicts
+from doc2slm_pipelines.local import LocalRunOptions, local_arguments
+from doc2slm_pipelines.run_plan import plan_run
+
+
+def arguments(**changes: object) -> dict[str, object]:
+    options = LocalRunOptions(**changes)  # type: ignore[arg-type]
+    return local_arguments("/tmp/docs", "/tmp/work", options)
+
+
+def test_the_plan_grows_with_chunks_and_wordings_and_names_its_figures() -> None:
+    small, large = plan_run(10, arguments()), plan_run(100, arguments())
+    assert large.teacher_calls > 9 * small.teacher_calls and large.training_tokens > 9 * small.training_tokens
+    one_wording = plan_run(100, arguments(questions_per_answer=1))
+    assert one_wording.teacher_calls < large.teacher_calls and one_wording.training_pairs < large.training_pairs
+    text = "\n".join(large.lines(local_teacher=True))
+    assert "100 chunks" in text and f"{large.teacher_calls} calls" in text and "min" in text
+
+
+def test_step_watch_reports_only_cards_written_after_it_started(tmp_path: Path) -> None:
+    old = tmp_path / "generation_card.json"
+    old.write_text(json.dumps({"pairs": 1}))
+    past = time.time() - 60
+    os.utime(old, (past, past))
+    lines: list[str] = []
+    watch = StepWatch(tmp_path, lines.append, lambda chunks: [f"plan for {chunks}"])
+    watch._since = time.time() - 1
+    (tmp_path / "extraction_card.json").write_text(json.dumps({"documents": 3, "documents_failed": 0,
+                                                               "chunks": 72, "chunks_extracted": 613}))
+    watch.poll()
+    watch.poll()
+    assert lines == ["extract done: 3 documents (0 failed), 72 of 613 chunks used", "plan for 72"]
+
+
+def test_the_benchmark_tells_contents_and_glued_text_from_prose() -> None:
+    contents = "1.1 Legalese . . . . . . . . . . 1 1.2 Obtaining this document . . . . . . . . . 2"
+    index = "attach, 12, 40 \n data.frame, 7 \n detach, 13 \n library, 3, 9"
+    prose = ("R is a system for statistical computation and graphics. It consists of a language plus a run-time "
+             "environment with graphics, a debugger, access to certain system functions.")
+    assert looks_like_contents_or_index(contents) and looks_like_contents_or_index(index)
+    assert not looks_like_contents_or_index(prose)
+    glued = token_stats("Thisdocumentgivesfrequentlyaskedquestions about it")
+    assert glued["share_over_20"] == round(1 / 3, 4) and glued["mean_token_chars"] == 16.0
+
+
+def test_the_benchmark_checks_each_target() -> None:
+    figures = {"n": 64, "cosine_difference": 0.06, "cosine_difference_ci95": [0.01, 0.1],
+               "base_token_f1": 0.2, "tuned_token_f1": 0.3}
+    assert all(ok for _, ok in verdicts(figures, {**figures, "cosine_difference_ci95": [-0.1, 0.05]}))
+    failing = dict(verdicts({**figures, "n": 20, "cosine_difference_ci95": [-0.01, 0.1]}, None))
+    assert not failing["held-out questions n >= 50"] and not failing["its paired 95% interval above 0"]
