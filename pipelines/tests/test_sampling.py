@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -22,7 +23,7 @@ def test_a_cap_spreads_over_each_document_not_its_opening() -> None:
         positions = by_doc[doc]
         assert positions[0] < size / len(positions)  # starts within the first stride, not at a fixed place
         assert positions[-1] >= size - size / len(positions) - 1  # reaches the end of the document
-        gaps = [b - a for a, b in zip(positions, positions[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(positions)]
         assert max(gaps) - min(gaps) <= 1  # evenly spaced
     assert kept == [c for c in chunks if c in kept]  # reading order kept
 
