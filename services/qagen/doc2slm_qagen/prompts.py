@@ -14,7 +14,7 @@ import json
 import re
 from enum import StrEnum
 
-PROMPT_REVISION = "6"
+PROMPT_REVISION = "7"
 DOC_OPEN = "<document>"
 DOC_CLOSE = "</document>"
 
@@ -60,7 +60,7 @@ _EXAMPLE_PARAPHRASES = [
 
 
 # The distinctive words of the worked examples (filters spot questions that copy them).
-EXAMPLE_SUBJECT = "X-200 pump SAE gearbox"
+EXAMPLE_SUBJECT = "X-200 pump SAE gearbox panel"
 # Its names as phrases: their single words ("x", "200") also occur in real chunks ("menus 2.x").
 EXAMPLE_NAMES = ("X-200", "SAE 30")
 
@@ -161,10 +161,21 @@ def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(" ".join(text.split())) if s.strip()]
 
 
+_LEADER_DOTS = re.compile(r"(?:\s?\.){4,}")
+
+
+def _reads_as_prose(sentence: str) -> bool:
+    """Not a contents line ("45 9.1 What is a bug? . . . . 45", seen as an answer when a contents page
+    reached the teacher) and mostly words: at least half of its tokens hold a letter."""
+    tokens = sentence.split()
+    return not _LEADER_DOTS.search(sentence) and sum(any(c.isalpha() for c in t) for t in tokens) * 2 >= len(tokens)
+
+
 def answer_candidates(chunk_text: str, limit: int, min_words: int = 6, max_words: int = 60) -> list[str]:
     """Sentences good enough to be answers: complete, not tiny, not a wall of text; the longest first
     because they carry the most facts, then put back in document order so questions follow the text."""
     sentences = split_sentences(chunk_text)
-    usable = [s for s in sentences if min_words <= len(s.split()) <= max_words and s[-1] in ".!?"]
+    usable = [s for s in sentences if min_words <= len(s.split()) <= max_words and s[-1] in ".!?"
+              and _reads_as_prose(s)]
     chosen = set(sorted(usable, key=lambda s: -len(s.split()))[:limit])
     return [s for s in usable if s in chosen]

@@ -48,3 +48,10 @@ def test_three_wordings_per_answer_reach_the_teacher_and_one_twin(tmp_path: Path
         # 2 answers x 3 wordings, and per answer one twin request (a second try only if the first fails).
         assert 2 * 3 + 2 <= teacher.calls_for_chunk(text) <= 2 * 3 + 2 * 2
     assert summary.chunks_failed == 0
+
+
+def test_contents_lines_are_never_offered_as_answers() -> None:
+    chunk = ("45 9.1 What is a bug? . . . . . . . . . . . . . 45 9.2 How to report a bug . . . . . . . 46. "
+             "The R core team reads every bug report sent to the bug tracker within a week.")
+    assert prompts.answer_candidates(chunk, 3) == [
+        "The R core team reads every bug report sent to the bug tracker within a week."]
