@@ -7,7 +7,10 @@ Data Import/Export; 166 pages), then reads what the run wrote and prints:
   share of tokens over 20 characters, share of chunks that look like contents or index lines;
 - held-out questions: n, base and tuned mean cosine, tuned - base with its paired 95% interval, the floor,
   token F1 of both; held-out documents the same; each against the issue's target;
-- where the wall time went, step by step (from when each step's output appeared).
+- where the wall time went, step by step (from when each step's output appeared);
+- questions people wrote: the FAQs' own numbered questions ("7.31 Why does R never use more than 4 GB of
+  memory?"), each with the first paragraph that follows it as the reference, answered by base and tuned
+  (`doc2slm evaluate`), split into those whose document was trained on and those held out.
 Not a timed test: one run takes the better part of an hour on 2 cores. The baseline is the base model,
 answering the same questions in the same run.
 """
@@ -15,6 +18,7 @@ answering the same questions in the same run.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import re
@@ -25,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 GATE_REFUSED_EXIT = 3
+HUMAN_QUESTIONS_PER_SET = 100
 MANUALS_DIR = Path("tools/quality-manuals")
 OUT_DIR = Path("out/bench-quality")
 # Sized for about an hour on 2 cores: ~70 chunks spread over the three manuals, two answer sentences each,
@@ -38,6 +43,7 @@ STEP_OUTPUTS = [("extract", "extraction_card.json"), ("generate QA", "generation
                 ("answer + evaluate", "report/metrics.json"), ("deploy", "deploy_card.json")]
 _LEADER = re.compile(r"(?:\s?\.){4,}|\.{4,}")
 _INDEX_ENTRY = re.compile(r"[A-Za-z][\w .()-]*,\s*\d{1,4}(?:,\s*\d{1,4})*")
+_FAQ_HEADING = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){1,2})\.?\s+([A-Z][^\n]{8,200}\?)$")
 
 
 def token_stats(text: str) -> dict[str, float]:
@@ -54,6 +60,48 @@ def looks_like_contents_or_index(text: str) -> bool:
     bench's own judge, independent of the extraction code it measures."""
     words = max(1, sum(token.strip(".") != "" for token in text.split()))  # leader dots are not words
     return len(_LEADER.findall(text)) * 12 >= words or len(_INDEX_ENTRY.findall(text)) * 6 >= words
+
+
+def faq_questions(chunks: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """The FAQs' own questions (numbered headings that end in "?") with the paragraph after each as the
+    reference answer, from every chunk of the manuals (a heading and its answer share a chunk)."""
+    found: dict[str, dict[str, str]] = {}
+    for chunk in chunks:
+        paragraphs = [p.strip() for p in chunk["text"].split("\n\n") if p.strip()]
+        for heading, answer in itertools.pairwise(paragraphs):
+            match = _FAQ_HEADING.match(heading)
+            if match and len(answer.split()) >= 6 and not _FAQ_HEADING.match(answer):
+                question = " ".join(match.group(2).split())
+                found.setdefault(question, {"question": question, "answer": " ".join(answer.split()[:80]),
+                                            "doc_id": chunk["doc_id"]})
+    return list(found.values())
+
+
+def human_question_figures(out: Path, manuals: Path) -> dict[str, Any]:
+    """Base vs tuned on the FAQs' own questions, split by whether their document was trained on."""
+    from doc2slm_extraction.extractor import Extractor  # noqa: F401 - fails early if extraction is absent
+
+    doctool = str(Path(sys.executable).parent / "doc2slm")
+    all_chunks = out / "human" / "all_chunks.jsonl"
+    all_chunks.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([doctool, "extract", *map(str, sorted(manuals.glob("*.pdf"))), "--out", str(all_chunks)],
+                   check=True, stdout=subprocess.DEVNULL)
+    questions = faq_questions([json.loads(line) for line in all_chunks.read_text().splitlines() if line])
+    trained = set(json.loads((out / "adapter" / "training_card.json").read_text())["data"]["doc_ids"])
+    sets = {"faq_trained_docs": [q for q in questions if q["doc_id"] in trained],
+            "faq_heldout_docs": [q for q in questions if q["doc_id"] not in trained]}
+    command = [doctool, "evaluate", "--adapter", str(out / "adapter"), "--out", str(out / "human" / "report"),
+               "--max-new-tokens", "64", "--bootstrap-samples", "2000"]
+    for name, rows in sets.items():
+        # Every k-th question up to HUMAN_QUESTIONS_PER_SET: answering all ~250 twice costs 15 min here.
+        rows = rows[:: max(1, len(rows) // HUMAN_QUESTIONS_PER_SET)][:HUMAN_QUESTIONS_PER_SET]
+        if rows:
+            path = out / "human" / f"{name}.jsonl"
+            path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+            command += ["--eval", str(path)]
+    subprocess.run(command, check=True)
+    metrics = json.loads((out / "human" / "report" / "metrics.json").read_text())
+    return {name: set_figures(metrics, name) for name in metrics.get("set_order", [])}
 
 
 def raw_pypdf_text(pdf: Path) -> list[str]:
@@ -149,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         "heldout_questions": set_figures(metrics, "eval_heldout_questions"),
         "heldout_docs": set_figures(metrics, "eval_heldout_docs"),
         "seen": set_figures(metrics, "eval_seen"),
+        "human_questions": human_question_figures(args.out, args.manuals),
     }
     result["checks"] = verdicts(result["heldout_questions"], result["heldout_docs"])
     (args.out / "bench_quality.json").write_text(json.dumps(result, indent=2))

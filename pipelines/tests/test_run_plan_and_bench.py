@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from doc2slm_cli.step_watch import StepWatch
-from doc2slm_pipelines.bench_quality import looks_like_contents_or_index, token_stats, verdicts
+from doc2slm_pipelines.bench_quality import faq_questions, looks_like_contents_or_index, token_stats, verdicts
 from doc2slm_pipelines.local import LocalRunOptions, local_arguments
 from doc2slm_pipelines.run_plan import plan_run
 
@@ -59,3 +59,13 @@ def test_the_benchmark_checks_each_target() -> None:
     assert all(ok for _, ok in verdicts(figures, {**figures, "cosine_difference_ci95": [-0.1, 0.05]}))
     failing = dict(verdicts({**figures, "n": 20, "cosine_difference_ci95": [-0.01, 0.1]}, None))
     assert not failing["held-out questions n >= 50"] and not failing["its paired 95% interval above 0"]
+
+
+def test_the_faqs_own_questions_are_read_with_the_paragraph_that_answers_them() -> None:
+    text = ("2.14 What is R-Forge?\n\nR-Forge offers a central platform for the development of R packages.\n\n"
+            "3 R and S\n\n3.1 What is S?\n\n3.2 What is S-Plus?\n\nS-Plus is a value-added version of S sold "
+            "by TIBCO Software Inc.")
+    found = faq_questions([{"doc_id": "d1", "text": text}, {"doc_id": "d1", "text": text}])
+    assert [(q["question"], q["answer"]) for q in found] == [
+        ("What is R-Forge?", "R-Forge offers a central platform for the development of R packages."),
+        ("What is S-Plus?", "S-Plus is a value-added version of S sold by TIBCO Software Inc.")]
