@@ -11,9 +11,11 @@ import functools
 import io
 import os
 import re
+from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlparse
 
-from doc2slm_common.errors import InvalidInput, NotFound, UpstreamUnavailable
+from doc2slm_common.errors import InvalidInput, LimitExceeded, NotFound, UpstreamUnavailable
 
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
@@ -63,14 +65,19 @@ def _is_missing(error: Exception) -> bool:
     return getattr(error, "code", "") in {"NoSuchKey", "NoSuchBucket", "NoSuchObject"}
 
 
-def get_object(uri: str) -> bytes:
+def get_object(uri: str, max_bytes: int) -> bytes:
+    """The object's bytes; LimitExceeded, before the body is fetched, when it is larger than max_bytes."""
     from minio.error import S3Error
 
     bucket, key = split_uri(uri)
     try:
-        response = client().get_object(bucket, key)
+        c = client()
+        size = c.stat_object(bucket, key).size or 0
+        if size > max_bytes:
+            raise LimitExceeded(f"{uri} is {size} bytes; the limit is {max_bytes}")
+        response = c.get_object(bucket, key)
         try:
-            return bytes(response.read())
+            data = bytes(response.read(amt=max_bytes + 1))
         finally:
             response.close()
             response.release_conn()
@@ -78,10 +85,46 @@ def get_object(uri: str) -> bytes:
         if _is_missing(error):
             raise NotFound(f"no such object: {uri}") from None
         raise _unavailable(uri, error) from None
-    except (NotFound, InvalidInput):
+    except (NotFound, InvalidInput, LimitExceeded):
         raise
     except Exception as error:
         raise _unavailable(uri, error) from None
+    if len(data) > max_bytes:  # replaced since the stat
+        raise LimitExceeded(f"{uri} is over the limit of {max_bytes} bytes")
+    return data
+
+
+def download_object(uri: str, destination: Path, max_bytes: int) -> None:
+    """Stream the object to `destination` (a temporary name, renamed when complete); stops and removes the
+    partial file as soon as more than max_bytes arrive (an object replaced by a larger one meanwhile)."""
+    from minio.error import S3Error
+
+    bucket, key = split_uri(uri)
+    partial = destination.with_name(f".{destination.name}.part")
+    try:
+        response = client().get_object(bucket, key)
+        try:
+            received = 0
+            with partial.open("wb") as handle:
+                for piece in response.stream(1 << 20):
+                    received += len(piece)
+                    if received > max_bytes:
+                        raise LimitExceeded(f"{uri} is over the limit of {max_bytes} bytes")
+                    handle.write(piece)
+        finally:
+            response.close()
+            response.release_conn()
+        os.replace(partial, destination)
+    except S3Error as error:
+        if _is_missing(error):
+            raise NotFound(f"no such object: {uri}") from None
+        raise _unavailable(uri, error) from None
+    except (NotFound, InvalidInput, LimitExceeded):
+        raise
+    except Exception as error:
+        raise _unavailable(uri, error) from None
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _ensure_bucket(c, bucket: str) -> None:  # type: ignore[no-untyped-def]
@@ -132,7 +175,15 @@ def object_exists(uri: str) -> bool:
         raise _unavailable(uri, error) from None
 
 
-def list_objects(prefix_uri: str) -> list[str]:
+@dataclass(frozen=True)
+class ObjectInfo:
+    uri: str
+    size: int
+    etag: str
+
+
+def list_object_infos(prefix_uri: str) -> list[ObjectInfo]:
+    """Every object under the prefix with its size and ETag (what a cache keys a download by)."""
     from minio.error import S3Error
 
     bucket, prefix = split_uri(prefix_uri)
@@ -140,7 +191,7 @@ def list_objects(prefix_uri: str) -> list[str]:
         c = client()
         if not c.bucket_exists(bucket):
             raise NotFound(f"no such bucket: {bucket}")
-        return [f"s3://{bucket}/{obj.object_name}"
+        return [ObjectInfo(f"s3://{bucket}/{obj.object_name}", int(obj.size or 0), str(obj.etag or ""))
                 for obj in c.list_objects(bucket, prefix=prefix, recursive=True)
                 if obj.object_name and not obj.is_dir]
     except S3Error as error:
@@ -149,3 +200,7 @@ def list_objects(prefix_uri: str) -> list[str]:
         raise
     except Exception as error:
         raise _unavailable(prefix_uri, error) from None
+
+
+def list_objects(prefix_uri: str) -> list[str]:
+    return [info.uri for info in list_object_infos(prefix_uri)]

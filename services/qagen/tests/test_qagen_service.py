@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -86,7 +87,10 @@ def test_chunks_from_a_uri(stub: Any, tmp_path: Path, teacher: FaultTeacher) -> 
 
 @pytest.mark.parametrize(("request_", "code"), [
     (qagen_pb2.GeneratePairsRequest(), grpc.StatusCode.INVALID_ARGUMENT),
-    (qagen_pb2.GeneratePairsRequest(chunks_uri="file:///nonexistent/chunks.jsonl"), grpc.StatusCode.NOT_FOUND),
+    (qagen_pb2.GeneratePairsRequest(chunks_uri=f"{Path(tempfile.gettempdir()).as_uri()}/none/chunks.jsonl"),
+     grpc.StatusCode.NOT_FOUND),
+    # Outside the service's URI prefixes (by default: working directory, temporary directory, cache).
+    (qagen_pb2.GeneratePairsRequest(chunks_uri="file:///nonexistent/chunks.jsonl"), grpc.StatusCode.PERMISSION_DENIED),
     (qagen_pb2.GeneratePairsRequest(chunks=[common_pb2.Chunk(doc_id="d", chunk_id="c", text="Some text here.")],
                                     options=qagen_pb2.GenerationOptions(pairs_per_chunk=500)),
      grpc.StatusCode.INVALID_ARGUMENT),

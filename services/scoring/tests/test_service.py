@@ -151,8 +151,11 @@ NAN = math.nan
          grpc.StatusCode.INVALID_ARGUMENT),
         ("BuildReport", scoring_pb2.BuildReportRequest(answers_uri="", out_uri="/tmp/x"),
          grpc.StatusCode.INVALID_ARGUMENT),
+        ("BuildReport", scoring_pb2.BuildReportRequest(answers_uri="/tmp/doc2slm-none/answers.jsonl",
+                                                       out_uri="/tmp/x"), grpc.StatusCode.NOT_FOUND),
+        # Outside the URI prefixes a service may use (docs/security.md).
         ("BuildReport", scoring_pb2.BuildReportRequest(answers_uri="/nonexistent/answers.jsonl", out_uri="/tmp/x"),
-         grpc.StatusCode.NOT_FOUND),
+         grpc.StatusCode.PERMISSION_DENIED),
         ("BuildReport", scoring_pb2.BuildReportRequest(answers_uri="ftp://host/answers.jsonl", out_uri="/tmp/x"),
          grpc.StatusCode.INVALID_ARGUMENT),
     ],
