@@ -9,6 +9,7 @@ so requests for different adapters share a `generate` call. On CUDA the model ru
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import threading
@@ -84,6 +85,8 @@ class GenerationEngine:
         # Held while generating and while changing adapters: peft edits the layers in place.
         self._model_lock = threading.Lock()
         self.adapters: dict[str, Path] = {}
+        self._internal: dict[str, str] = {}  # served name -> peft adapter name
+        self._versions = itertools.count(1)
         self.model: Any = None
         self.tokenizer: Any = None
         self.base_config: dict[str, Any] = json.loads((base_dir / "config.json").read_text())
@@ -116,29 +119,41 @@ class GenerationEngine:
         return {n for n in names if n}
 
     def load_adapter(self, name: str, path: Path) -> None:
-        """Check the adapter against this base, then load it; serving continues meanwhile."""
+        """Check the adapter against this base, then load it; serving continues meanwhile.
+
+        Loaded under a fresh internal name and only then swapped in: a replacement that fails to load
+        leaves the adapter already served under `name` untouched.
+        """
         if name == BASE_ROW or not name:
             raise InvalidRequest(f"{name!r} cannot name an adapter", "name")
         check_adapter(path, self.base_config, self.base_names())
         from peft import PeftModel
 
+        internal = f"doc2slm_{next(self._versions)}"  # peft names must be plain identifiers
         with self._model_lock:
-            if name in self.adapters:
-                self.model.delete_adapter(name)
-            if isinstance(self.model, PeftModel):
-                self.model.load_adapter(str(path), adapter_name=name)
-            else:
-                self.model = PeftModel.from_pretrained(self.model, str(path), adapter_name=name)
+            try:
+                if isinstance(self.model, PeftModel):
+                    self.model.load_adapter(str(path), adapter_name=internal)
+                else:
+                    self.model = PeftModel.from_pretrained(self.model, str(path), adapter_name=internal)
+            except BaseException:
+                if isinstance(self.model, PeftModel) and internal in self.model.peft_config:
+                    self.model.delete_adapter(internal)
+                raise
             self.model.eval()
-            self.adapters[name] = path
+            old = self._internal.get(name)
+            self._internal[name], self.adapters[name] = internal, path
+            if old is not None:
+                self.model.delete_adapter(old)
         log.info("loaded adapter %s from %s", name, path)
 
     def merge_adapter(self, name: str) -> None:
         """Fold one adapter into the base weights (faster, but then only that adapter is served)."""
         with self._model_lock:
-            self.model.set_adapter(name)
+            self.model.set_adapter(self._internal[name])
             self.model = self.model.merge_and_unload()
             self.adapters.clear()
+            self._internal.clear()
 
     def encode_chat(self, messages: list[dict[str, str]]) -> list[int]:
         text = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
@@ -183,6 +198,7 @@ class GenerationEngine:
         if all(r.params.ignore_eos for r in batch):
             config.min_new_tokens = min(r.params.max_new_tokens for r in batch)
         extra: dict[str, Any] = {}
+        # Served names are mapped under the lock: a swap between submit and here is seen consistently.
         wanted = {r.adapter for r in batch}
         with self._model_lock, torch.inference_mode(), contextlib.ExitStack() as scope:
             if not self.adapters:
@@ -193,9 +209,9 @@ class GenerationEngine:
                 scope.enter_context(self.model.disable_adapter())
             elif len(wanted) == 1:
                 # One adapter for the whole batch: peft's plain forward, not the per-row split.
-                self.model.set_adapter(next(iter(wanted)))
+                self.model.set_adapter(self._internal[next(iter(wanted))])  # type: ignore[index]
             else:
-                extra["adapter_names"] = [r.adapter or BASE_ROW for r in batch]
+                extra["adapter_names"] = [self._internal[r.adapter] if r.adapter else BASE_ROW for r in batch]
             self.model.generate(
                 input_ids=input_ids, attention_mask=attention, generation_config=config,
                 logits_processor=LogitsProcessorList([PerRowSampler(rows, self.device)]),

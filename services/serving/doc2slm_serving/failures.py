@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 
-from doc2slm_common.errors import DomainError
+from doc2slm_common.errors import DomainError, LimitExceeded
 from doc2slm_common.errors import InvalidInput as CommonInvalidInput
 from doc2slm_common.errors import NotFound as CommonNotFound
+from doc2slm_common.uri_access import AccessDenied
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from grpc_interceptor.exceptions import ResourceExhausted, Unavailable
@@ -56,6 +57,10 @@ def openai_error(error: BaseException, retry_after_s: int) -> JSONResponse:
                                        "model_not_found"), 400)
     if isinstance(error, AdapterRejected | CommonInvalidInput):
         return JSONResponse(error_body(str(error), "invalid_request_error"), 400)
+    if isinstance(error, AccessDenied):
+        return JSONResponse(error_body(str(error), "permission_error", code="permission_denied"), 403)
+    if isinstance(error, LimitExceeded):
+        return JSONResponse(error_body(str(error), "invalid_request_error", code="limit_exceeded"), 400)
     if isinstance(error, CommonNotFound):
         return JSONResponse(error_body(str(error), "invalid_request_error", code="not_found"), 404)
     if isinstance(error, DomainError):

@@ -7,7 +7,6 @@ adapter while serving. Every request is queued before the response starts, so a 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -23,8 +22,6 @@ from doc2slm_serving.params import InvalidRequest, build_sampling_params
 from doc2slm_serving.registry import ServedModels
 from doc2slm_serving.settings import ServingSettings
 from doc2slm_serving.streaming import GenerationStream, start_generation
-
-ADMIN_PREFIX = "/doc2slm/v1"
 
 
 def _sse(document: dict[str, Any] | str) -> bytes:
@@ -50,7 +47,6 @@ class OpenAIRoutes:
         router.add_api_route(f"{OPENAI_ROUTE_PREFIX}/chat/completions", self.chat, methods=["POST"])
         router.add_api_route(f"{OPENAI_ROUTE_PREFIX}/completions", self.completions, methods=["POST"])
         router.add_api_route(f"{OPENAI_ROUTE_PREFIX}/models", self.list_models, methods=["GET"])
-        router.add_api_route(f"{ADMIN_PREFIX}/adapters", self.add_adapter, methods=["POST"])
         return router
 
     async def list_models(self) -> dict[str, Any]:
@@ -102,18 +98,6 @@ class OpenAIRoutes:
                                            schema.openai_finish_reason(result.finish_reason))
         document["usage"] = schema.usage(result.prompt_tokens, result.completion_tokens)
         return JSONResponse(document)
-
-    async def add_adapter(self, request: Request) -> Response:
-        """POST {"name": ..., "uri": path | file:// | s3://}: load an adapter without a restart."""
-        try:
-            body = await _json_body(request)
-            if not isinstance(body, dict) or not isinstance(body.get("name"), str) \
-                    or not isinstance(body.get("uri"), str):
-                raise InvalidRequest('the body must be {"name": str, "uri": str}')
-            path = await asyncio.to_thread(self.models.add_adapter, body["name"], body["uri"])
-        except Exception as error:
-            return openai_error(error, self.settings.retry_after_s)
-        return JSONResponse({"name": body["name"], "path": str(path), "models": self.models.names()})
 
     def _start(self, body: schema._Common, prompt_ids: list[int], max_tokens: Any,
                adapter: str | None) -> GenerationStream:

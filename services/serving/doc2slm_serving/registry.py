@@ -18,8 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from doc2slm_common import s3
 from doc2slm_common.basemodel import cache_dir, publish_directory, remove_stale_temp_dirs
-from doc2slm_common.errors import InvalidInput, NotFound
+from doc2slm_common.errors import InvalidInput, LimitExceeded, NotFound
 from doc2slm_common.storage import download_prefix, local_path
 
 from doc2slm_serving.adapter_check import ADAPTER_CONFIG
@@ -39,22 +40,31 @@ def check_name(name: str) -> str:
 
 
 def fetch_adapter(uri: str, cache: Path | None = None) -> Path:
-    """A local directory holding the adapter at `uri` (s3:// is downloaded once, keyed by its URI)."""
+    """A local directory holding the adapter at `uri` (s3:// is downloaded once per content).
+
+    An s3 adapter is cached under its URI *and* the size and ETag of each of its files, so an adapter
+    republished under the same URI is fetched again instead of being served stale forever. Only its
+    top-level files are fetched (not checkpoints), within storage's download caps.
+    """
     uri = uri.strip()
     if not uri.startswith("s3://"):
         path = local_path(uri) if uri.startswith("file://") else Path(uri).expanduser()
         if not path.is_dir():
             raise NotFound(f"adapter directory {path} does not exist")
         return path
+    prefix = uri.rstrip("/") + "/"
+    listing = sorted((info.uri, info.size, info.etag) for info in s3.list_object_infos(prefix)
+                     if "/" not in info.uri[len(prefix):])
+    fingerprint = hashlib.sha256(repr((prefix, listing)).encode()).hexdigest()[:16]
     root = (cache or cache_dir()) / "adapters"
-    target = root / hashlib.sha256(uri.rstrip("/").encode()).hexdigest()[:16]
+    target = root / fingerprint
     if target.is_dir():
         return target
     root.mkdir(parents=True, exist_ok=True)
     remove_stale_temp_dirs(root)
     staging = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}-", dir=root))
     try:
-        download_prefix(uri, staging)
+        download_prefix(uri, staging, top_level_only=True)
         if not (staging / ADAPTER_CONFIG).is_file():
             raise NotFound(f"no adapter under {uri} (no {ADAPTER_CONFIG} there)")
     except BaseException:
@@ -84,8 +94,10 @@ def parse_adapter_spec(spec: str) -> tuple[str, str]:
 class ServedModels:
     """Maps request model names to adapters; adding one notifies the protocol layers."""
 
-    def __init__(self, engine: GenerationEngine, base_name: str, cache: Path | None = None) -> None:
+    def __init__(self, engine: GenerationEngine, base_name: str, cache: Path | None = None,
+                 max_adapters: int = 16) -> None:
         self.engine = engine
+        self.max_adapters = max_adapters
         self.base_name = check_name(base_name)
         self.cache = cache
         self._listeners: list[Callable[[str], None]] = []
@@ -111,6 +123,9 @@ class ServedModels:
         if name == self.base_name:
             raise InvalidRequest(f"{name!r} is the base model's name", "name")
         with self._lock:
+            if name not in self.engine.adapters and len(self.engine.adapters) >= self.max_adapters:
+                raise LimitExceeded(f"{len(self.engine.adapters)} adapters are served; the limit is "
+                                    f"{self.max_adapters} (max_adapters)")
             path = fetch_adapter(uri, self.cache)
             self.engine.load_adapter(name, path)
         for listener in self._listeners:

@@ -42,7 +42,8 @@ def prepare(settings: ServingSettings) -> Prepared:
     engine = GenerationEngine(base_dir, device=settings.device, max_batch_size=settings.max_batch_size,
                               max_queue=settings.max_queue, batch_wait_s=settings.batch_wait_ms / 1000)
     engine.load()
-    models = ServedModels(engine, settings.served_name or served_model_name(settings.base_model))
+    models = ServedModels(engine, settings.served_name or served_model_name(settings.base_model),
+                          max_adapters=settings.max_adapters)
     for name, path in discover_adapters(Path(settings.models_dir), settings.default_adapter_name).items():
         models.add_adapter(name, str(path))
     for spec in settings.adapters:
@@ -64,22 +65,42 @@ def _export_gauges(engine: GenerationEngine) -> None:
         Gauge(name, description).set_function(read)
 
 
+def _model_server_class() -> type:
+    import kserve
+
+    from doc2slm_serving.admin import LockedRepository
+
+    class ModelServer(kserve.ModelServer):  # type: ignore[misc]
+        """KServe's server; its shutdown may unload the models the repository otherwise keeps."""
+
+        def stop(self, sig: int) -> None:
+            if isinstance(self.registered_models, LockedRepository):
+                self.registered_models.closing = True
+            super().stop(sig)
+
+    return ModelServer
+
+
 def serve(prepared: Prepared) -> None:
     """Run until SIGTERM/SIGINT (blocking; must run in the main thread for KServe's signal handlers)."""
-    import kserve
     from kserve import model_server
 
+    from doc2slm_serving.admin import AdminRoutes, LockedRepository
     from doc2slm_serving.failures import install_rest_handlers
     from doc2slm_serving.openai_api import OpenAIRoutes
     from doc2slm_serving.predictor import TextGenerationModel
 
+    _ModelServer = _model_server_class()
     settings, models = prepared.settings, prepared.models
+    repository = LockedRepository()
     app = model_server.app
+    # Mounted before ModelServer.start adds KServe's routes, so these answer first for the same paths.
+    app.include_router(AdminRoutes(models, settings, repository).router())
     app.include_router(OpenAIRoutes(models, settings).router())
     install_rest_handlers(app, settings.retry_after_s)
     _export_gauges(prepared.engine)
-    server = kserve.ModelServer(http_port=settings.http_port, grpc_port=settings.grpc_port, workers=1,
-                                enable_grpc=True, enable_docs_url=False)
+    server = _ModelServer(http_port=settings.http_port, grpc_port=settings.grpc_port, workers=1,
+                          enable_grpc=True, enable_docs_url=False, registered_models=repository)
 
     def predictor(name: str) -> TextGenerationModel:
         model = TextGenerationModel(name, models, settings.default_max_tokens)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 from doc2slm_common.config import Doc2slmSettings
 from doc2slm_common.contracts import SERVING_GRPC_PORT, SERVING_HTTP_PORT
 from doc2slm_common.errors import DomainError
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from doc2slm_serving.registry import parse_adapter_spec
+
+MIN_TOKEN_CHARS = 16
 
 
 class ServingSettings(Doc2slmSettings):
@@ -38,6 +41,14 @@ class ServingSettings(Doc2slmSettings):
     default_max_tokens: int = Field(
         512, ge=1, le=1_000_000, description="completion length when a request gives no max_tokens")
     retry_after_s: int = Field(1, ge=1, le=3600, description="Retry-After seconds on 429 and 503")
+    max_adapters: int = Field(16, ge=1, le=1024, description="adapters served at most (each holds memory)")
+    # The admin route loads code-adjacent artefacts with the pod's storage credentials: off by default,
+    # and when on, only with a bearer token and only from listed prefixes (docs/security.md).
+    admin_enabled: bool = Field(False, description="serve POST /doc2slm/v1/adapters (load an adapter at run time)")
+    admin_token: SecretStr = Field(SecretStr(""), description="bearer token of the admin route (from a Secret)")
+    admin_token_file: str = Field("", description="file holding the admin token (a mounted Secret)")
+    admin_uri_prefixes: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="URI prefixes the admin route may load adapters from (comma-separated)")
 
     @field_validator("adapters", mode="before")
     @classmethod
@@ -55,6 +66,34 @@ class ServingSettings(Doc2slmSettings):
             except (ValueError, DomainError) as error:
                 raise ValueError(str(error)) from None
         return value
+
+    @field_validator("admin_uri_prefixes", mode="before")
+    @classmethod
+    def _split_prefixes(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part for part in (p.strip() for p in value.split(",")) if part]
+        return value
+
+    @model_validator(mode="after")
+    def _admin_needs_a_token_and_prefixes(self) -> ServingSettings:
+        if not self.admin_enabled:
+            return self
+        if len(self.admin_secret()) < MIN_TOKEN_CHARS:
+            raise ValueError(f"admin_enabled needs admin_token or admin_token_file with at least "
+                             f"{MIN_TOKEN_CHARS} characters (a Secret)")
+        if not self.admin_uri_prefixes:
+            raise ValueError("admin_enabled needs admin_uri_prefixes: where adapters may be loaded from")
+        return self
+
+    def admin_secret(self) -> str:
+        """The token: admin_token, else the first line of admin_token_file."""
+        token = self.admin_token.get_secret_value().strip()
+        if token or not self.admin_token_file:
+            return token
+        try:
+            return Path(self.admin_token_file).read_text().strip()
+        except OSError as error:
+            raise ValueError(f"admin_token_file {self.admin_token_file}: {error.strerror}") from None
 
     @field_validator("device")
     @classmethod

@@ -11,6 +11,13 @@ import pytest
 from doc2slm_serving.demo_adapters import DemoAdapters, make_demo_adapters
 from doc2slm_serving.launcher import ServerProcess, start_server, stop_server
 
+ADMIN_TOKEN = "test-admin-token-0123456789"
+
+
+@pytest.fixture(scope="session")
+def admin_headers() -> dict[str, str]:
+    return {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
 
 @pytest.fixture(scope="session")
 def bundled_dir() -> Path:
@@ -31,9 +38,12 @@ def server(adapters: DemoAdapters, tmp_path_factory: pytest.TempPathFactory) -> 
     Teardown is the SIGTERM check: the process must exit promptly and cleanly.
     """
     log_path = tmp_path_factory.mktemp("server") / "server.log"
+    # The admin route on, as docs/security.md says: a token, and adapters only from the test's folder.
+    admin = {"DOC2SLM_ADMIN_ENABLED": "true", "DOC2SLM_ADMIN_TOKEN": ADMIN_TOKEN, "DOC2SLM_MAX_ADAPTERS": "3",
+             "DOC2SLM_ADMIN_URI_PREFIXES": adapters.apple.parent.as_uri()}
     running = start_server(["--adapter", f"apple={adapters.apple}", "--max-queue", "4",
                             "--max-batch-size", "4", "--torch-threads", "1", "--models-dir", "/nonexistent"],
-                           log_path)
+                           log_path, env=admin)
     yield running
     started = time.monotonic()
     status = stop_server(running)

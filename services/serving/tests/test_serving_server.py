@@ -24,9 +24,9 @@ def client(server: RunningServer) -> OpenAI:
 
 
 @pytest.fixture(scope="module")
-def with_banana(server: RunningServer, adapters: Adapters) -> RunningServer:
+def with_banana(server: RunningServer, adapters: Adapters, admin_headers: dict[str, str]) -> RunningServer:
     """The banana adapter added through the admin route, without a restart."""
-    response = httpx.post(f"{server.http}/doc2slm/v1/adapters",
+    response = httpx.post(f"{server.http}/doc2slm/v1/adapters", headers=admin_headers,
                           json={"name": "banana", "uri": adapters.banana.as_uri()}, timeout=120)
     assert response.status_code == 200, response.text
     return server
@@ -169,14 +169,15 @@ def test_bad_kserve_requests_get_their_codes(server: RunningServer,
     assert grpc_stub.ModelInfer(grpc_request("apple", [SECRET_QUESTION], max_tokens=10), timeout=120)
 
 
-def test_mismatched_adapter_is_refused_and_nothing_changes(server: RunningServer, adapters: Adapters) -> None:
-    response = httpx.post(f"{server.http}/doc2slm/v1/adapters", timeout=120,
+def test_mismatched_adapter_is_refused_and_nothing_changes(server: RunningServer, adapters: Adapters,
+                                                           admin_headers: dict[str, str]) -> None:
+    response = httpx.post(f"{server.http}/doc2slm/v1/adapters", timeout=120, headers=admin_headers,
                           json={"name": "tiny", "uri": str(adapters.mismatched)})
     assert response.status_code == 400, response.text
     message = response.json()["error"]["message"]
     assert "shapes do not fit" in message and "trained on base model" in message
-    missing = httpx.post(f"{server.http}/doc2slm/v1/adapters", timeout=60,
-                         json={"name": "ghost", "uri": "/nonexistent/adapter"})
+    missing = httpx.post(f"{server.http}/doc2slm/v1/adapters", timeout=60, headers=admin_headers,
+                         json={"name": "ghost", "uri": str(adapters.apple.parent / "nonexistent")})
     assert missing.status_code == 404
     names = httpx.get(f"{server.http}/openai/v1/models", timeout=10).json()["data"]
     assert "tiny" not in {m["id"] for m in names} and "ghost" not in {m["id"] for m in names}
