@@ -14,8 +14,8 @@ from doc2slm_common.server import ServerSettings
 
 from tests.deploy.render import Manifest, by_kind
 
-# Read outside the settings classes (doc2slm_common.basemodel.cache_dir).
-READ_DIRECTLY = {"DOC2SLM_CACHE_DIR"}
+# Read by doc2slm_common itself (basemodel.cache_dir, uri_access) rather than by a settings class.
+READ_DIRECTLY = {"DOC2SLM_CACHE_DIR", "DOC2SLM_ALLOWED_URI_PREFIXES"}
 SERVICES = ("extraction", "qagen", "embedding", "scoring")
 
 

@@ -140,3 +140,9 @@ JobSet, or a Training Operator PyTorchJob): they read data and write checkpoints
 - podSelector:
     matchExpressions: [{key: training.kubeflow.org/job-name, operator: Exists}]
 {{- end -}}
+
+{{- /* URI roots the services may read and write: the release bucket, their scratch and cache dirs. */}}
+{{- define "doc2slm.allowedUriPrefixes" -}}
+{{- $prefixes := list (printf "s3://%s/" .Values.objectStore.bucket) "file:///tmp" "file:///cache" -}}
+{{- join "," (concat $prefixes .Values.services.extraUriPrefixes) -}}
+{{- end -}}

@@ -1,0 +1,63 @@
+"""Issue 14 on the rendered chart: who may reach and change the predictor, and where services read and write."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.deploy.render import Manifest, by_kind, containers, helm_template
+
+
+def _env(container: Manifest) -> dict[str, Any]:
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container.get("env", [])}
+
+
+def _predictor(rendered: list[Manifest]) -> Manifest:
+    (isvc,) = by_kind(rendered, "InferenceService")
+    return isvc
+
+
+def test_an_external_endpoint_without_source_ranges_is_refused() -> None:
+    with pytest.raises(ValueError, match="loadBalancerSourceRanges"):
+        helm_template(sets=["inferenceService.external.enabled=true"])
+
+
+def test_the_admin_route_is_off_unless_enabled_and_then_takes_its_token_from_a_secret() -> None:
+    (container,) = containers(_predictor(helm_template()))
+    env = _env(container)
+    assert "DOC2SLM_ADMIN_ENABLED" not in env and "DOC2SLM_ADMIN_TOKEN" not in env
+    assert env["DOC2SLM_MAX_ADAPTERS"] == "16"
+    with pytest.raises(ValueError, match="uriPrefixes"):
+        helm_template(sets=["inferenceService.admin.enabled=true"])
+    rendered = helm_template(sets=["inferenceService.admin.enabled=true",
+                                   "inferenceService.admin.uriPrefixes={s3://doc2slm/published/}"])
+    (container,) = containers(_predictor(rendered))
+    env = _env(container)
+    assert env["DOC2SLM_ADMIN_ENABLED"] == "true"
+    assert env["DOC2SLM_ADMIN_TOKEN"] == {"secretKeyRef": {"name": "doc2slm-serving-admin", "key": "token"}}
+    assert env["DOC2SLM_ADMIN_URI_PREFIXES"] == "s3://doc2slm/published/"
+
+
+def test_vllm_requires_an_api_key_from_a_secret_and_never_updates_lora_at_run_time() -> None:
+    isvc = _predictor(helm_template(sets=["inferenceService.runtime=huggingface-vllm"]))
+    model = isvc["spec"]["predictor"]["model"]
+    assert "--api-key=$(VLLM_API_KEY)" in model["args"]
+    env = _env(model)
+    assert env["VLLM_API_KEY"] == {"secretKeyRef": {"name": "doc2slm-vllm-api-key", "key": "api-key"}}
+    assert env["VLLM_ALLOW_RUNTIME_LORA_UPDATING"] == "False"
+    with pytest.raises(ValueError, match="apiKeySecret"):
+        helm_template(sets=["inferenceService.runtime=huggingface-vllm",
+                            "inferenceService.vllm.apiKeySecret.name="])
+
+
+def test_each_grpc_service_is_confined_to_the_release_bucket_and_its_scratch_dirs() -> None:
+    rendered = helm_template(sets=["objectStore.bucket=team-a", "services.extraUriPrefixes={s3://shared/docs/}"])
+    deployments = [d for d in by_kind(rendered, "Deployment")
+                   if d["metadata"]["name"] in {f"doc2slm-{s}" for s in ("extraction", "qagen", "embedding",
+                                                                         "scoring")}]
+    assert len(deployments) == 4
+    for deployment in deployments:
+        (container,) = containers(deployment)
+        assert _env(container)["DOC2SLM_ALLOWED_URI_PREFIXES"] == \
+            "s3://team-a/,file:///tmp,file:///cache,s3://shared/docs/"
