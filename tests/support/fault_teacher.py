@@ -21,7 +21,7 @@ from enum import StrEnum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from doc2slm_qagen.prompts import DOC_CLOSE, DOC_OPEN, SECOND_QUESTION_ASK, split_sentences
+from doc2slm_qagen.prompts import DOC_CLOSE, DOC_OPEN, SECOND_QUESTION_ASK, VIEW_ASK_PREFIX, split_sentences
 
 
 class Fault(StrEnum):
@@ -148,6 +148,10 @@ class FaultTeacher:
             self.calls.append(call)
 
     def reply_content(self, kind: str, subject: str, prompt: str) -> str:
+        if kind == "view":
+            # A faithful rewrite in other words: each sentence restated, one per line (plain text, as asked).
+            lead = "In short," if "summary" in prompt else "As a fact,"
+            return "\n".join(f"{lead} {sentence}" for sentence in split_sentences(subject))
         if kind == "qa":
             wanted = int(m.group(1)) if (m := _PAIRS_WANTED.search(prompt)) else 2
             pairs = [{"question": question_for(s), "answer": s} for s in split_sentences(subject)[:wanted]]
@@ -166,6 +170,8 @@ def classify(messages: list[dict[str, Any]]) -> tuple[str, str, str]:
     prompt = str(messages[-1].get("content", "")) if messages else ""
     fenced = _FENCED.search(prompt)
     subject = " ".join(fenced.group(1).split()) if fenced else " ".join(prompt.split())
+    if VIEW_ASK_PREFIX in prompt:
+        return "view", subject, prompt
     if "question and answer pairs" in prompt:
         return "qa", subject, prompt
     if SECOND_QUESTION_ASK in prompt:

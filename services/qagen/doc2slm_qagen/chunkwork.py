@@ -40,6 +40,9 @@ SECOND_QUESTION_TRIES = 2
 # Training wordings past the first (greedy) one are sampled as well, each with its own seed, so that two
 # wordings asked with the same examples still differ.
 EXTRA_WORDING_TEMPERATURE = 0.7
+# A rewritten view of a 256-token chunk; a view shorter than VIEW_MIN_WORDS has nothing to ask about.
+VIEW_MAX_TOKENS = 400
+VIEW_MIN_WORDS = 8
 
 
 @dataclass(frozen=True)
@@ -51,10 +54,12 @@ class WorkPlan:
     filters: FilterSettings
     # Answer-first mode: training questions written per answer sentence, one per framing (prompts.FRAMINGS).
     questions_per_answer: int = 1
+    # Question-answer mode: rewritten views of each chunk (prompts.VIEW_ASKS) that each yield pairs too.
+    views: tuple[str, ...] = ()
 
     @property
     def prompt_version(self) -> str:
-        return prompts.prompt_version(self.mode, self.pairs_per_chunk, self.questions_per_answer)
+        return prompts.prompt_version(self.mode, self.pairs_per_chunk, self.questions_per_answer, self.views)
 
 
 @dataclass(frozen=True)
@@ -190,8 +195,28 @@ class ChunkWorker:
         else:
             parsed, model = self._ask(prompts.question_answer_messages(chunk.text, n), parse_pairs)
             entry["pairs"] = [{"question": p.question, "answer": p.answer} for p in parsed[:n]]
+            entry["pairs"] += self._pairs_from_views(chunk, n)
         entry["teacher"] = model
         return entry
+
+    def _pairs_from_views(self, chunk: ChunkRecord, n: int) -> list[dict[str, str]]:
+        """Pairs written from each rewritten view of the chunk. The filters later judge them against the
+        chunk itself, so a view that invented facts yields ungrounded pairs, which are dropped; a view
+        that cannot be read costs only its own pairs."""
+        pairs: list[dict[str, str]] = []
+        for view in self.plan.views:
+            reply = self.teacher.complete(prompts.view_messages(chunk.text, view), json_reply=False,
+                                          max_tokens=VIEW_MAX_TOKENS)
+            rewritten = reply.text.strip()
+            if len(rewritten.split()) < VIEW_MIN_WORDS:
+                continue
+            try:
+                parsed, _ = self._ask(prompts.question_answer_messages(rewritten, n), parse_pairs)
+            except MalformedReply:
+                log.info("no pairs from a view", extra={"chunk_id": chunk.chunk_id, "view": view})
+                continue
+            pairs += [{"question": p.question, "answer": p.answer, "view": view} for p in parsed[:n]]
+        return pairs
 
     def _add_paraphrases(self, entry: dict[str, Any], kept: list[RawPair], chunk_filter: ChunkFilter
                          ) -> dict[str, Any]:

@@ -58,7 +58,8 @@ def open_run(settings: QAGenSettings, use_cache: bool = True, **options: Any) ->
     plan = WorkPlan(mode=effective.generation_mode, pairs_per_chunk=effective.pairs_per_chunk,
                     paraphrase_share=effective.paraphrase_share,
                     near_duplicate_threshold=effective.near_duplicate_threshold,
-                    filters=effective.filter_settings(), questions_per_answer=effective.questions_per_answer)
+                    filters=effective.filter_settings(), questions_per_answer=effective.questions_per_answer,
+                    views=effective.views)
     cache = TeacherCache(effective.cache_uri) if use_cache else None
     generator = PairGenerator(teacher, cache, plan, effective.max_concurrency, effective.unreachable_abort_after)
     return Run(generator=generator, teacher=teacher, settings=effective, cache=cache)

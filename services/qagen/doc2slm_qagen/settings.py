@@ -49,6 +49,10 @@ class QAGenSettings(Doc2slmSettings):
         "answer_first", description="qa: the teacher writes questions and answers; answer_first: answers are "
                                     "the chunk's own sentences and the teacher writes the questions (weak teachers).")
     pairs_per_chunk: int = Field(3, ge=1, le=20, description="Pairs asked for per chunk.")
+    qa_views: str = Field("summary,facts", pattern=r"^(|(summary|facts)(,(summary|facts))*)$",
+                          description="qa mode: rewritten views of each chunk that each yield pairs too, "
+                                      "comma-separated from summary, facts; empty: none (a strong teacher "
+                                      "makes 1 + 2 x views requests per chunk).")
     questions_per_answer: int = Field(3, ge=1, le=8, description="answer_first: training questions per answer "
                                                                  "sentence, each in another framing (direct, "
                                                                  "reverse, a user's situation).")
@@ -110,6 +114,10 @@ class QAGenSettings(Doc2slmSettings):
     def filter_settings(self) -> FilterSettings:
         return FilterSettings(max_question_chars=self.max_question_chars, max_answer_chars=self.max_answer_chars,
                               answer_grounding=self.answer_grounding, question_grounding=self.question_grounding)
+
+    @property
+    def views(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(v for v in self.qa_views.split(",") if v))
 
     @property
     def generation_mode(self) -> Mode:

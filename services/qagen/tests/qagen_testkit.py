@@ -42,7 +42,10 @@ def settings_for(base_url: str, cache_dir: Path, **overrides: Any) -> QAGenSetti
     values: dict[str, Any] = {"teacher_base_url": base_url, "teacher_model": "fault-teacher",
                               "cache_uri": cache_dir.as_uri(), "teacher_timeout_s": 5.0,
                               "teacher_backoff_base_s": 0.01, "teacher_backoff_max_s": 0.05,
-                              "paraphrase_share": 0.0, "max_concurrency": 4, "pairs_per_chunk": 2}
+                              "paraphrase_share": 0.0, "max_concurrency": 4, "pairs_per_chunk": 2,
+                              # One request per chunk in qa mode: these tests count calls per fault and
+                              # budget; rewritten views have their own test (test_qagen_wordings).
+                              "qa_views": ""}
     values.update(overrides)
     return QAGenSettings(**values)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -45,7 +46,9 @@ def test_a_killed_run_resumes_without_asking_again_for_finished_chunks(tmp_path:
         command = doc2slm("qagen", str(tmp_path / "chunks.jsonl"), "--out", str(out), "--mode", "qa",
                           "--teacher-base-url", teacher.base_url, "--teacher-model", "fault-teacher",
                           "--cache", str(cache), "--concurrency", "1", "--paraphrase-share", "0")
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        # One teacher request per chunk (no rewritten views), so the kill lands between finished chunks.
+        env = {**os.environ, "DOC2SLM_QA_VIEWS": ""}
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         deadline = time.monotonic() + 60
         while teacher.total_calls < 3 and time.monotonic() < deadline and process.poll() is None:
             time.sleep(0.02)
@@ -58,7 +61,7 @@ def test_a_killed_run_resumes_without_asking_again_for_finished_chunks(tmp_path:
         with next(cache.glob("*.jsonl")).open("a") as handle:
             handle.write('{"key": "torn", "chunk_id": "torn", "pairs": [{"question": "Q')
 
-        finished = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        finished = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
         assert finished.returncode == 0, finished.stderr
         pairs = storage.read_jsonl(out.as_uri())
         assert len({p["pair_id"] for p in pairs}) == len(pairs)

@@ -44,7 +44,7 @@ def test_three_wordings_per_answer_reach_the_teacher_and_one_twin(tmp_path: Path
     with FaultTeacher(FaultSchedule()) as teacher:
         settings = settings_for(teacher.base_url, tmp_path, mode="answer_first", pairs_per_chunk=2,
                                 questions_per_answer=3, paraphrase_share=1.0)
-        events, summary = run_all(settings, [chunk])
+        _events, summary = run_all(settings, [chunk])
         # 2 answers x 3 wordings, and per answer one twin request (a second try only if the first fails).
         assert 2 * 3 + 2 <= teacher.calls_for_chunk(text) <= 2 * 3 + 2 * 2
     assert summary.chunks_failed == 0
@@ -55,3 +55,31 @@ def test_contents_lines_are_never_offered_as_answers() -> None:
              "The R core team reads every bug report sent to the bug tracker within a week.")
     assert prompts.answer_candidates(chunk, 3) == [
         "The R core team reads every bug report sent to the bug tracker within a week."]
+
+
+def test_qa_mode_writes_pairs_from_each_rewritten_view_of_a_chunk(tmp_path: Path) -> None:
+    text = ("The spindle of the lathe must be greased every 40 hours of operation. Only lithium grease "
+            "may be used on the spindle bearings of the lathe. The lathe stops when its guard is opened.")
+    chunk = ChunkRecord(doc_id="d1", chunk_id="c1", text=text)
+    with FaultTeacher(FaultSchedule()) as teacher:
+        plain, _ = run_all(settings_for(teacher.base_url, tmp_path / "plain", mode="qa", qa_views=""), [chunk])
+        plain_calls = teacher.total_calls
+        viewed, summary = run_all(settings_for(teacher.base_url, tmp_path / "views", mode="qa",
+                                               qa_views="summary,facts"), [chunk])
+        assert plain_calls == 1 and teacher.total_calls - plain_calls == 1 + 2 * 2
+        assert teacher.calls_for_chunk(text, kind="view") == 2
+    assert summary.chunks_failed == 0
+    plain_pairs = [e for e in plain if hasattr(e, "pair_id")]
+    viewed_pairs = [e for e in viewed if hasattr(e, "pair_id")]
+    assert len(viewed_pairs) > len(plain_pairs)
+    assert all(p.prompt_version.endswith("-vsummary+facts") for p in viewed_pairs)
+
+
+def test_a_view_setting_outside_the_known_views_is_refused() -> None:
+    import pytest
+    from doc2slm_qagen.settings import QAGenSettings
+    from pydantic import ValidationError
+
+    assert QAGenSettings(qa_views="facts,summary,facts").views == ("facts", "summary")
+    with pytest.raises(ValidationError, match="qa_views"):
+        QAGenSettings(qa_views="poem")
