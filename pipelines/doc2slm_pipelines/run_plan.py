@@ -56,7 +56,8 @@ def plan_run(chunks: int, arguments: dict[str, Any]) -> RunPlan:
     wordings = int(arguments.get("questions_per_answer") or 3) if answer_first else 1
     share = float(arguments.get("paraphrase_share", -1.0))
     twins = 0.5 if share < 0 else share
-    calls = round(chunks if not answer_first else answers * (wordings + twins * 1.3))
+    # qa mode: one request per chunk, plus two per rewritten view (summary, facts) by default.
+    calls = round(chunks * 5 if not answer_first else answers * (wordings + twins * 1.3))
     heldout_docs = float(arguments.get("heldout_docs_share", 0.2))
     pairs = round(answers * wordings * KEPT_QUESTION_SHARE * (1.0 - heldout_docs))
     mix = float(config.get("mix_chunks_share", 0.25))

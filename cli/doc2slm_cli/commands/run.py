@@ -4,7 +4,10 @@ Starts the four services and (unless --teacher-base-url) the local teacher, runs
 kfp.local, prints the summary and one answer of the served tuned model, and stops what it started.
 By default every content chunk of the documents goes to the teacher (--max-chunks caps it, sampled evenly);
 the run prints its plan and estimated cost once the chunks are known. Exit codes: 0 done and served, 1 a
-step failed, 3 the quality gate refused the adapter (worse than its base on held-out questions).
+step failed, 3 the quality gate refused the adapter (worse than its base on held-out questions), 128+N
+stopped by signal N (SIGTERM, SIGINT, SIGHUP, a parent's timeout): everything the run started is stopped
+first. The steps' own output goes to OUT/logs/kfp.log; a failure prints one line with a status name and
+where its log is (a failed step's last lines above it).
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from doc2slm_cli.progress import Phases
+from doc2slm_cli.shutdown import Stopped
 from doc2slm_cli.step_watch import StepWatch
 
 DEFAULT_DOCS = Path("examples/docs")
 CORPUS_SCRIPT = Path("examples/make_corpus.py")
 GATE_REFUSED_EXIT = 3
+KFP_LOG = "kfp.log"
 
 
 def register(subparsers: Any) -> None:
@@ -66,9 +71,28 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run_command)
 
 
+def allow_run_paths(docs: str, out: Path) -> None:
+    """Let this run's services and steps use the folders its user named.
+
+    Storage calls are confined to DOC2SLM_ALLOWED_URI_PREFIXES (by default the working directory, the
+    temporary directory and the doc2slm cache). The person who runs `doc2slm run --docs D --out O` may
+    read D and write O, so both join the prefixes, in this process's environment, which the services,
+    the local teacher and the KFP step processes inherit.
+    """
+    import os
+
+    from doc2slm_common import uri_access
+
+    current = os.environ.get(uri_access.ENV_NAME) or ",".join(uri_access.default_prefixes())
+    named = [docs if "://" in docs else str(Path(docs).resolve()), str(out)]
+    os.environ[uri_access.ENV_NAME] = ",".join([current, *named])
+
+
 def run_command(args: argparse.Namespace) -> int:
     from doc2slm_common import storage
     from doc2slm_common.config import ConfigError
+    from doc2slm_common.supervisor import ProcessFailed
+    from doc2slm_pipelines.kfp_log import StepFailed
     from doc2slm_pipelines.local import (
         LocalRunOptions,
         ask_served_model,
@@ -93,6 +117,7 @@ def run_command(args: argparse.Namespace) -> int:
         ports = {name: int(port) for name, port in (item.split("=", 1) for item in args.service_port)}
     except ValueError:
         raise ConfigError("--service-port takes NAME=PORT, e.g. qagen=60052") from None
+    allow_run_paths(args.docs, out)
     use_local_teacher = not args.teacher_base_url
     options = LocalRunOptions(
         max_chunks=args.max_chunks, pairs_per_chunk=args.pairs_per_chunk,
@@ -101,33 +126,46 @@ def run_command(args: argparse.Namespace) -> int:
         max_eval_questions=args.max_eval_questions, max_new_tokens=args.max_new_tokens,
         teacher_base_url=args.teacher_base_url, teacher_model=args.teacher_model, base_model=args.base_model,
         serving_port=args.serving_port, extra=parse_parameters(args.set))
-    with LocalStack(log_dir=out / "logs", ports=ports, start_teacher=use_local_teacher,
-                    teacher_port=args.teacher_port, base_model=args.base_model,
-                    external_teacher_base_url=args.teacher_base_url) as stack:
-        phases.step("starting services" + (" and the local teacher" if use_local_teacher else ""))
-        stack.start(on_ready=lambda name: phases.note(f"{name} ready"))
-        if use_local_teacher:
-            options.teacher_base_url, options.teacher_model = stack.teacher_base_url, TEACHER_MODEL
-        arguments = local_arguments(args.docs, str(out), options, ports=ports)
-        phases.step("running the pipeline: extract, generate QA, split, fine-tune, evaluate, deploy")
-        def plan_lines(chunks: int) -> list[str]:
-            return plan_run(chunks, arguments).lines(use_local_teacher)
+    logs = out / "logs"
+    try:
+        with LocalStack(log_dir=logs, ports=ports, start_teacher=use_local_teacher, teacher_port=args.teacher_port,
+                        base_model=args.base_model, external_teacher_base_url=args.teacher_base_url) as stack:
+            phases.step("starting services" + (" and the local teacher" if use_local_teacher else ""))
+            stack.start(on_ready=lambda name: phases.note(f"{name} ready"))
+            if use_local_teacher:
+                options.teacher_base_url, options.teacher_model = stack.teacher_base_url, TEACHER_MODEL
+            arguments = local_arguments(args.docs, str(out), options, ports=ports)
+            phases.step(f"running the pipeline: extract, generate QA, split, fine-tune, evaluate, deploy "
+                        f"(step logs: {logs / KFP_LOG})")
 
-        try:
-            with StepWatch(out, phases.note, plan_lines):
-                run_local(arguments, out / "kfp")
-            summary = load_summary(work_uri)
-            served = None
-            if summary.get("deploy", "published", default=True):
-                phases.step("asking the served tuned model")
-                question = first_question(work_uri)
-                served = (question, ask_served_model(work_uri, question))
-        except RuntimeError as error:
-            # kfp.local names the failed task; its log is above, the services' logs are in out/logs.
-            print(f"doc2slm run: {error} (service logs: {out / 'logs'})", file=sys.stderr)
-            return 1
-        finally:
-            stop_local_serving(work_uri)
+            def plan_lines(chunks: int) -> list[str]:
+                return plan_run(chunks, arguments).lines(use_local_teacher)
+
+            try:
+                with StepWatch(out, phases.note, plan_lines):
+                    run_local(arguments, out / "kfp", log_path=logs / KFP_LOG)
+                summary = load_summary(work_uri)
+                served = None
+                if summary.get("deploy", "published", default=True):
+                    phases.step("asking the served tuned model")
+                    question = first_question(work_uri)
+                    served = (question, ask_served_model(work_uri, question))
+            finally:
+                stop_local_serving(work_uri)
+    except StepFailed as failed:
+        print(f"step {failed.task} failed; its last lines:", file=sys.stderr)
+        for line in failed.lines:
+            print(f"  {line}", file=sys.stderr)
+        print(f"{failed.status}: step {failed.task} failed: {failed.reason} (step log: {failed.log_path}; "
+              f"service logs: {logs})", file=sys.stderr)
+        return 1
+    except ProcessFailed as failed:
+        print(f"{failed.code_name}: {failed.message}", file=sys.stderr)
+        return 1
+    except Stopped as stopped:
+        print(f"{stopped.status}: doc2slm run {stopped} and stopped what it started (logs: {logs})",
+              file=sys.stderr)
+        return stopped.exit_code
     phases.step("done; services stopped")
     print(format_summary(summary, served))
     # A run whose adapter the quality gate refused did its job (the report says why) but made nothing to

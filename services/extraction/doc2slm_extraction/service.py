@@ -80,7 +80,8 @@ class ExtractionServicer(extraction_pb2_grpc.ExtractionServiceServicer):
         if header.uri:
             if parts:
                 raise InvalidInput("give the document either as header.uri or as data messages, not both")
-            return header, storage.read_bytes(header.uri)
+            # The size limit is checked before a byte is read (a 10 GB object never reaches memory).
+            return header, storage.read_bytes(header.uri, max_bytes=self.extractor.settings.max_file_bytes)
         return header, b"".join(parts)
 
     def ExtractDocument(
@@ -111,18 +112,19 @@ class ExtractionServicer(extraction_pb2_grpc.ExtractionServiceServicer):
     def _sources(self, uris: Iterable[str]) -> Iterator[DocumentSource]:
         for uri in uris:
             if not uri.endswith("/"):
-                yield DocumentSource(uri, _reader(uri))
+                yield DocumentSource(uri, _reader(uri, self.extractor.settings.max_file_bytes))
                 continue
             try:
                 listed = storage.list_uris(uri, ".pdf")
             except DomainError as error:
                 yield DocumentSource(uri, _raiser(error))
                 continue
-            yield from (DocumentSource(item, _reader(item)) for item in listed)
+            limit = self.extractor.settings.max_file_bytes
+            yield from (DocumentSource(item, _reader(item, limit)) for item in listed)
 
 
-def _reader(uri: str) -> Any:
-    return lambda: storage.read_bytes(uri)
+def _reader(uri: str, max_bytes: int) -> Any:
+    return lambda: storage.read_bytes(uri, max_bytes=max_bytes)
 
 
 def _raiser(error: DomainError) -> Any:

@@ -72,3 +72,20 @@ def test_workers_start_when_the_parent_runs_from_stdin() -> None:
     done = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("The controller keeps information")
+
+
+def test_a_document_uri_over_the_size_limit_is_refused_before_it_is_read(strict: Extractor, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from doc2slm.v1 import extraction_pb2
+    from doc2slm_extraction.service import ExtractionServicer
+
+    huge = tmp_path / "huge.pdf"
+    with huge.open("wb") as handle:
+        handle.truncate(50 * 1024**3)  # sparse: 50 GiB that would exhaust memory if anything read it
+    servicer = ExtractionServicer(strict)
+    header = extraction_pb2.DocumentHeader(uri=huge.as_uri(), source_name="huge.pdf")
+    with pytest.raises(DomainError) as caught:
+        servicer._receive(iter([extraction_pb2.ExtractDocumentRequest(header=header)]))
+    assert caught.value.code_name == "RESOURCE_EXHAUSTED" and "100000" in str(caught.value)
+    [source] = list(servicer._sources([huge.as_uri()]))
+    with pytest.raises(DomainError, match="100000"):
+        source.load()
