@@ -18,6 +18,7 @@ from doc2slm_common.config import ConfigError
 from doc2slm_common.errors import DomainError
 
 from doc2slm_cli import commands
+from doc2slm_cli.shutdown import Stopped, stop_on_signals
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,7 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with stop_on_signals():
+            return int(args.func(args) or 0)
     except grpc.RpcError as error:
         code = error.code()
         details = (error.details() or "").replace("\n", " ")
@@ -51,6 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"doc2slm: {error}", file=sys.stderr)
         return 2
+    except Stopped as stopped:
+        print(f"{stopped.status}: doc2slm {args.command} {stopped}", file=sys.stderr)
+        return stopped.exit_code
     except KeyboardInterrupt:
         return 130
 

@@ -25,8 +25,14 @@ class Phases:
     def step(self, text: str) -> None:
         """A new phase begins."""
         self.done += 1
-        print(f"[{self.elapsed()}] ({self.done}/{self.total}) {text}", file=self.stream, flush=True)
+        self._line(f"[{self.elapsed()}] ({self.done}/{self.total}) {text}")
 
     def note(self, text: str) -> None:
         """A detail of the current phase."""
-        print(f"[{self.elapsed()}]       {text}", file=self.stream, flush=True)
+        self._line(f"[{self.elapsed()}]       {text}")
+
+    def _line(self, text: str) -> None:
+        # Written, not print()ed: kfp.local replaces builtins.print while a task runs (to indent its output),
+        # and a progress line from the step watcher's thread must not be indented or redirected with it.
+        self.stream.write(text + "\n")
+        self.stream.flush()

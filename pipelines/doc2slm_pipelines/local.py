@@ -8,6 +8,7 @@ the predictor started on this machine.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import warnings
 from dataclasses import dataclass, field
@@ -89,15 +90,17 @@ def local_arguments(docs_uri: str, work_uri: str, options: LocalRunOptions,
     return arguments
 
 
-def run_local(arguments: dict[str, Any], pipeline_root: str | Path) -> None:
-    """Run the pipeline through kfp.local; raises RuntimeError naming the task that failed."""
+def run_local(arguments: dict[str, Any], pipeline_root: str | Path, log_path: Path | None = None) -> None:
+    """Run the pipeline through kfp.local. With `log_path` its output goes to that file and a failed step
+    raises kfp_log.StepFailed (the step's last lines and status); without, it prints and raises RuntimeError."""
     import kfp.local
 
+    from doc2slm_pipelines.kfp_log import kfp_output_to
     from doc2slm_pipelines.pipeline import doc2slm_pipeline
 
     kfp.local.init(runner=kfp.local.SubprocessRunner(use_venv=False), pipeline_root=str(pipeline_root),
                    raise_on_error=True)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), (kfp_output_to(log_path) if log_path else contextlib.nullcontext()):
         # kfp.local warns that the cluster-only settings (accelerator, retries, image name) do nothing
         # here; they are meant for the cluster and are expected.
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -132,7 +135,8 @@ def ask_served_model(work_uri: str, question: str, max_tokens: int = 64) -> str:
 
 def stop_local_serving(work_uri: str) -> bool:
     """Stop the predictor a local deploy started (pid in deploy_card.json); False if none runs."""
-    from doc2slm_pipelines.steps.deploy_local import stop_pid
+    from doc2slm_common.supervisor import stop_pid
+
     from doc2slm_pipelines.steps.records import DEPLOY_CARD, read_card
 
     card_uri = storage.join(storage.to_uri(work_uri), DEPLOY_CARD)

@@ -7,19 +7,14 @@ Use LocalStack as a context manager so that a failed run still stops everything 
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from doc2slm_common.contracts import SERVING_HTTP_PORT
-from doc2slm_common.errors import TimeLimitExceeded, UpstreamUnavailable
-from doc2slm_common.local_services import LocalServices, port_is_free
-
-from doc2slm_pipelines.steps.deploy_local import ready, stop_pid
+from doc2slm_common.local_services import LocalServices
+from doc2slm_common.supervisor import ProcessSpec, Supervisor, http_ok
 
 TEACHER_MODEL = "smollm2-135m-instruct"
 TEACHER_START_TIMEOUT_S = 300.0
@@ -42,23 +37,24 @@ class LocalStack:
     teacher_concurrency: int = 8
     # A teacher the user named (--teacher-base-url); empty when the local one is started.
     external_teacher_base_url: str = ""
-    services: LocalServices | None = None
-    teacher: subprocess.Popen[bytes] | None = None
+    supervisor: Supervisor = field(default_factory=Supervisor)
 
     @property
     def teacher_base_url(self) -> str:
         return f"http://127.0.0.1:{self.teacher_port}/openai/v1"
 
     def start(self, on_ready: Callable[[str], None] = lambda name: None) -> LocalStack:
-        """Start the teacher first (it loads a model), then the services; wait for all to be ready."""
+        """Start the teacher (it loads a model) and the services side by side; wait for all to be ready.
+        On a failure everything started is stopped and ProcessFailed says which and where its log is."""
         if self.start_teacher:
-            self._spawn_teacher()
-        self.services = LocalServices(ports=self.ports, log_dir=self.log_dir, env=self.service_env())
-        for name in self.services.start():
-            on_ready(name)
-        if self.teacher is not None:
-            self._wait_teacher()
-            on_ready("teacher")
+            self.supervisor.start(self._teacher_spec())
+        services = LocalServices(ports=self.ports, log_dir=self.log_dir, env=self.service_env(),
+                                 supervisor=self.supervisor)
+        try:
+            services.start(timeout_s=TEACHER_START_TIMEOUT_S, on_ready=on_ready)
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def service_env(self) -> dict[str, str]:
@@ -74,42 +70,19 @@ class LocalStack:
                         "DOC2SLM_MAX_CONCURRENCY": str(self.teacher_concurrency)})
         return env
 
-    def _spawn_teacher(self) -> None:
-        if not port_is_free("127.0.0.1", self.teacher_port):
-            raise UpstreamUnavailable(f"port {self.teacher_port} is in use, so the local teacher cannot start; "
-                                      "stop what listens there or give --teacher-base-url")
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-        with (self.log_dir / "teacher.log").open("ab") as log_file:
-            self.teacher = subprocess.Popen(
-                [sys.executable, "-m", "doc2slm_serving", f"--served-name={TEACHER_MODEL}",
-                 f"--base-model={self.base_model}", f"--http-port={self.teacher_port}",
-                 f"--grpc-port={self.teacher_port + 1}"],
-                stdout=log_file, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-
-    def _wait_teacher(self) -> None:
-        assert self.teacher is not None
-        base = f"http://127.0.0.1:{self.teacher_port}"
-        deadline = time.monotonic() + TEACHER_START_TIMEOUT_S
-        log_path = self.log_dir / "teacher.log"
-        while not ready(base, TEACHER_MODEL):
-            if self.teacher.poll() is not None:
-                raise UpstreamUnavailable(f"the local teacher exited with {self.teacher.returncode}; "
-                                          f"see {log_path}")
-            if time.monotonic() > deadline:
-                raise TimeLimitExceeded(f"the local teacher was not ready after {TEACHER_START_TIMEOUT_S:.0f}s; "
-                                        f"see {log_path}")
-            time.sleep(0.5)
+    def _teacher_spec(self) -> ProcessSpec:
+        return ProcessSpec(
+            name="teacher",
+            command=[sys.executable, "-m", "doc2slm_serving", f"--served-name={TEACHER_MODEL}",
+                     f"--base-model={self.base_model}", f"--http-port={self.teacher_port}",
+                     f"--grpc-port={self.teacher_port + 1}"],
+            ready=http_ok(f"http://127.0.0.1:{self.teacher_port}/v2/models/{TEACHER_MODEL}/ready"),
+            ports=[self.teacher_port, self.teacher_port + 1], log_path=self.log_dir / "teacher.log",
+            env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}, own_group=True)
 
     def stop(self) -> None:
         """Stop the services and the teacher; safe to call twice."""
-        if self.services is not None:
-            self.services.stop()
-            self.services = None
-        if self.teacher is not None:
-            stop_pid(self.teacher.pid)
-            self.teacher.wait(timeout=10)
-            self.teacher = None
+        self.supervisor.stop()
 
     def __enter__(self) -> LocalStack:
         return self

@@ -1,5 +1,5 @@
-"""`doc2slm services up`: four healthy services in the foreground, stopped by SIGTERM within 10 s,
-and a clear message naming the port when one is taken."""
+"""`doc2slm services up`: four healthy services in the foreground, their log lines on its output prefixed
+by their names, stopped by SIGTERM within 10 s, and one status line naming the port when one is taken."""
 
 from __future__ import annotations
 
@@ -18,8 +18,10 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from tests.support.s3_server import free_port
 
 
-def up(ports: dict[str, int], log_dir: Path) -> subprocess.Popen[str]:
-    args = [sys.executable, "-m", "doc2slm_cli", "services", "up", "--log-dir", str(log_dir)]
+def up(ports: dict[str, int], log_dir: Path | None = None) -> subprocess.Popen[str]:
+    args = [sys.executable, "-m", "doc2slm_cli", "services", "up"]
+    if log_dir is not None:
+        args += ["--log-dir", str(log_dir)]
     for name, port in ports.items():
         args += ["--port", f"{name}={port}"]
     return subprocess.Popen(args, env={**os.environ}, text=True,
@@ -34,9 +36,9 @@ def reflected_services(address: str) -> set[str]:
         return {s.name for reply in replies for s in reply.list_services_response.service}
 
 
-def test_services_up_serves_four_and_stops_on_sigterm(tmp_path: Path) -> None:
+def test_services_up_serves_four_and_stops_on_sigterm() -> None:
     ports = {c.short_name: free_port() for c in ALL_SERVICES}
-    process = up(ports, tmp_path)
+    process = up(ports)
     try:
         contract: ServiceContract
         for contract in ALL_SERVICES:
@@ -49,6 +51,9 @@ def test_services_up_serves_four_and_stops_on_sigterm(tmp_path: Path) -> None:
         assert time.monotonic() - started < 10.5
         assert process.returncode == 0, output
         assert "SERVING" in output and "stopping" in output
+        # Without --log-dir each service's own lines (JSON logs) come through, prefixed like compose.
+        for contract in ALL_SERVICES:
+            assert any(line.startswith(f"{contract.short_name:<10} | {{") for line in output.splitlines()), output
     finally:
         if process.poll() is None:
             process.kill()
@@ -63,5 +68,6 @@ def test_port_in_use_is_named(tmp_path: Path) -> None:
         ports["qagen"] = busy
         process = up(ports, tmp_path)
         output, _ = process.communicate(timeout=60)
-    assert process.returncode == 2
-    assert f"port {busy}" in output and "already in use" in output
+    assert process.returncode == 1
+    assert output.strip().splitlines()[-1].startswith(f"FAILED_PRECONDITION: port {busy} on 127.0.0.1 is already "
+                                                      "in use"), output

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import psutil
 from doc2slm_common.contracts import ServiceContract
-from doc2slm_common.local_services import free_port, wait_for_process_serving
+from doc2slm_common.supervisor import ProcessFailed, free_port, grpc_serving, wait_until_ready
 
 
 def quiet_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -57,8 +57,9 @@ class ServiceProcess:
                                         start_new_session=True)
         self.starts += 1
         try:
-            wait_for_process_serving(self.process, self.address, self.contract, time.monotonic() + timeout_s)
-        except (RuntimeError, TimeoutError) as error:
+            wait_until_ready(self.process, self.contract.short_name,
+                             grpc_serving(self.address, self.contract.full_name), time.monotonic() + timeout_s)
+        except ProcessFailed as error:
             self.kill()
             raise RuntimeError(f"{error}; log: {self.log_tail()}") from None
 
