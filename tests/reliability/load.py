@@ -11,9 +11,9 @@ from typing import Any
 
 import grpc
 from doc2slm_common.client import DEFAULT_MAX_MESSAGE_BYTES
-from doc2slm_common.loadgen import LoadResult, run_load
 
 from tests.reliability.load_targets import MAX_CONCURRENT_RPCS, TARGETS, LoadTarget
+from tests.reliability.loadgen import LoadResult, run_load
 from tests.reliability.processes import running_service
 from tests.reliability.profile import Profile
 from tests.reliability.results import ScenarioResult

@@ -19,9 +19,9 @@ from doc2slm.v1 import (
     scoring_pb2_grpc,
 )
 from doc2slm_common.contracts import EMBEDDING, EXTRACTION, SCORING, ServiceContract
-from doc2slm_common.loadgen import Call, grpc_status
 
 from tests.reliability.extraction_calls import manual_pdf
+from tests.reliability.loadgen import Call, grpc_status
 
 OVER_LIMIT_EVERY = 8
 # Past this many calls in progress the server answers RESOURCE_EXHAUSTED (ServerSettings.max_concurrent_rpcs);

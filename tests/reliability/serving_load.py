@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import psutil
 from doc2slm_common.contracts import OPENAI_ROUTE_PREFIX
-from doc2slm_common.loadgen import LoadResult, http_status, run_load
 
+from tests.reliability.loadgen import LoadResult, http_status, run_load
 from tests.reliability.processes import free_port, quiet_env
 from tests.reliability.profile import Profile
 

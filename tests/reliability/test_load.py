@@ -7,9 +7,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from doc2slm_common.loadgen import LoadResult, run_load
 
 from tests.reliability import load
+from tests.reliability.loadgen import LoadResult, run_load
 from tests.reliability.profile import FAST
 
 
