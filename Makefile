@@ -18,7 +18,8 @@ export TOKENIZERS_PARALLELISM := false
 run: venv proto
 	$(VENV)/bin/doc2slm run --docs examples/docs --out out/run --max-chunks 12
 
-test: venv proto tools
+# ruff and mypy first: a lint or type error fails `make test` before the long test run.
+test: venv proto tools lint typecheck
 	$(PY) -m pytest -q
 
 venv: $(STAMP)
@@ -45,6 +46,8 @@ tools/.installed: scripts/install_tools.sh
 
 lint: venv
 	$(PY) -m ruff check .
+
+typecheck: venv proto
 	$(PY) -m mypy services/*/doc2slm_* pipelines/doc2slm_pipelines cli/doc2slm_cli manifests/sync_from_chart.py
 
 pipeline: venv proto
