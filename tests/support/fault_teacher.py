@@ -57,6 +57,7 @@ class CallRecord:
     subject: str
     fault: Fault
     response_format: bool
+    seed: int | None = None  # the request's sampling seed, None for greedy requests
 
 
 _FENCED = re.compile(re.escape(DOC_OPEN) + r"\n?(.*?)\n?" + re.escape(DOC_CLOSE), re.DOTALL)
@@ -242,7 +243,8 @@ def _handler_for(teacher: FaultTeacher) -> type[BaseHTTPRequestHandler]:
                 return
             kind, subject, prompt = classify(messages)
             fault = teacher._choose_fault(kind, subject)
-            teacher.record(CallRecord(kind, subject, fault, wants_format))
+            seed = request.get("seed") if isinstance(request.get("seed"), int) else None
+            teacher.record(CallRecord(kind, subject, fault, wants_format, seed))
             self._answer(fault, kind, subject, prompt)
 
         def _answer(self, fault: Fault, kind: str, subject: str, prompt: str) -> None:

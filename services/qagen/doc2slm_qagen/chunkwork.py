@@ -40,6 +40,7 @@ SECOND_QUESTION_TRIES = 2
 # Training wordings past the first (greedy) one are sampled as well, each with its own seed, so that two
 # wordings asked with the same examples still differ.
 EXTRA_WORDING_TEMPERATURE = 0.7
+REASK_SEED = 7919
 # A rewritten view of a 256-token chunk; a view shorter than VIEW_MIN_WORDS has nothing to ask about.
 VIEW_MAX_TOKENS = 400
 VIEW_MIN_WORDS = 8
@@ -169,6 +170,11 @@ class ChunkWorker:
             return parse(reply.text), reply.model
         except MalformedReply:
             log.info("unreadable teacher reply, asking once more")
+        if one_question:
+            # The same seed (or greedy decoding) on the local teacher writes the same unreadable reply again
+            # (measured: half of all teacher calls on a real manual were such repeats), so the second try
+            # samples with a seed of its own, still fixed per request so that a re-run repeats it.
+            sampling = Sampling(EXTRA_WORDING_TEMPERATURE, (sampling.seed if sampling else REASK_SEED) + 1)
         reply = self.teacher.complete(messages, json_reply=not one_question, max_tokens=limit, sampling=sampling)
         return parse(reply.text), reply.model
 

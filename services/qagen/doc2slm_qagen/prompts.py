@@ -14,7 +14,7 @@ import json
 import re
 from enum import StrEnum
 
-PROMPT_REVISION = "7"
+PROMPT_REVISION = "8"
 DOC_OPEN = "<document>"
 DOC_CLOSE = "</document>"
 
@@ -199,11 +199,16 @@ def split_sentences(text: str) -> list[str]:
 _LEADER_DOTS = re.compile(r"(?:\s?\.){4,}")
 
 
+_WORD = re.compile(r"^[(\"'“‘]*[A-Za-z][A-Za-z'’-]*[.,;:!?)\"'”’]*$")
+
+
 def _reads_as_prose(sentence: str) -> bool:
     """Not a contents line ("45 9.1 What is a bug? . . . . 45", seen as an answer when a contents page
-    reached the teacher) and mostly words: at least half of its tokens hold a letter."""
+    reached the teacher) and not code ("R> a <- sqrt(2) R> a * a == 2 [1] FALSE", seen on the R FAQ): at
+    least 70% of its tokens are plain words."""
     tokens = sentence.split()
-    return not _LEADER_DOTS.search(sentence) and sum(any(c.isalpha() for c in t) for t in tokens) * 2 >= len(tokens)
+    words = sum(bool(_WORD.match(token)) for token in tokens)
+    return not _LEADER_DOTS.search(sentence) and words >= 0.7 * len(tokens)
 
 
 def answer_candidates(chunk_text: str, limit: int, min_words: int = 6, max_words: int = 60) -> list[str]:

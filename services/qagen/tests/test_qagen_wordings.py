@@ -83,3 +83,24 @@ def test_a_view_setting_outside_the_known_views_is_refused() -> None:
     assert QAGenSettings(qa_views="facts,summary,facts").views == ("facts", "summary")
     with pytest.raises(ValidationError, match="qa_views"):
         QAGenSettings(qa_views="poem")
+
+
+def test_code_is_never_offered_as_an_answer() -> None:
+    chunk = ("For example R> a <- sqrt(2) R> a * a == 2 [1] FALSE R> a * a - 2 [1] 4.440892e-16. "
+             "The function all.equal() compares two objects using a numeric tolerance of about 1.5e-8.")
+    assert prompts.answer_candidates(chunk, 3) == [
+        "The function all.equal() compares two objects using a numeric tolerance of about 1.5e-8."]
+
+
+def test_an_unreadable_one_question_reply_is_asked_again_with_another_seed(tmp_path: Path) -> None:
+    from tests.support.fault_teacher import Fault
+
+    text = "The spindle of the lathe must be greased every 40 hours of operation by the operator."
+    chunk = ChunkRecord(doc_id="d1", chunk_id="c1", text=text)
+    with FaultTeacher(FaultSchedule(script=[Fault.MALFORMED])) as teacher:
+        settings = settings_for(teacher.base_url, tmp_path, mode="answer_first", pairs_per_chunk=1,
+                                questions_per_answer=1)
+        _events, summary = run_all(settings, [chunk])
+        seeds = [call.seed for call in teacher.calls]
+    assert summary.chunks_with_pair == 1 and len(seeds) == 2
+    assert seeds[0] is None and seeds[1] is not None  # greedy first, then a sampled second try
