@@ -30,6 +30,10 @@ def add_serving_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-queue", type=int, help="waiting requests before 429")
     parser.add_argument("--torch-threads", type=int, help="torch CPU threads (0: default)")
     parser.add_argument("--models-dir", help="KServe storage directory scanned for adapters")
+    parser.add_argument("--max-body-bytes", type=int, help="largest request body (413 above; default 4 MiB)")
+    parser.add_argument("--max-prompt-chars", type=int, help="prompt characters per request (400 above)")
+    parser.add_argument("--max-tokens-limit", type=int, help="the most max_tokens a request may ask (400 above)")
+    parser.add_argument("--request-timeout-s", type=float, help="seconds per request (408 after; default 300)")
 
 
 def settings_from_args(args: argparse.Namespace) -> ServingSettings:
@@ -37,7 +41,9 @@ def settings_from_args(args: argparse.Namespace) -> ServingSettings:
         ServingSettings, base_model=args.base_model, adapters=args.adapter or None,
         served_name=args.served_name, http_port=args.http_port, grpc_port=args.grpc_port,
         device=args.device, max_batch_size=args.max_batch_size, max_queue=args.max_queue,
-        torch_threads=args.torch_threads, models_dir=args.models_dir)
+        torch_threads=args.torch_threads, models_dir=args.models_dir, max_body_bytes=args.max_body_bytes,
+        max_prompt_chars=args.max_prompt_chars, max_tokens_limit=args.max_tokens_limit,
+        request_timeout_s=args.request_timeout_s)
 
 
 def run(settings: ServingSettings) -> int:

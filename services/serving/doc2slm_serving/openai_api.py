@@ -1,12 +1,16 @@
 """OpenAI-compatible routes under /openai/v1, mounted on KServe's own FastAPI app.
 
 KServe 0.21's built-in OpenAI endpoints need vllm (no CPU wheel), so doc2slm serves chat completions,
-completions (both streaming as server-sent events), the model list, and an admin route that adds an
-adapter while serving. Every request is queued before the response starts, so a full queue is a 429.
+completions (both streaming as server-sent events) and the model list. Every request is queued before
+the response starts, so a full queue is a 429. The limits (docs/security.md) are checked in the order
+that keeps a bad request cheap: body size and arrival time (RequestLimits, before the handler), the
+prompt's characters before tokenizing, tokenizing in a worker thread (never on the event loop, which
+also answers liveness), the prompt's tokens and max_tokens before queueing, the deadline to the end.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -18,7 +22,8 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from doc2slm_serving import openai_schema as schema
 from doc2slm_serving.failures import openai_error
-from doc2slm_serving.params import InvalidRequest, build_sampling_params
+from doc2slm_serving.limits import Deadline, request_deadline
+from doc2slm_serving.params import InvalidRequest, build_sampling_params, check_prompt_chars
 from doc2slm_serving.registry import ServedModels
 from doc2slm_serving.settings import ServingSettings
 from doc2slm_serving.streaming import GenerationStream, start_generation
@@ -29,9 +34,15 @@ def _sse(document: dict[str, Any] | str) -> bytes:
     return f"data: {payload}\n\n".encode()
 
 
+INLINE_JSON_BYTES = 64 * 1024  # smaller bodies are parsed on the loop; a thread hop costs more than that
+
+
 async def _json_body(request: Request) -> Any:
+    raw = await request.body()
     try:
-        return await request.json()
+        if len(raw) <= INLINE_JSON_BYTES:
+            return json.loads(raw)
+        return await asyncio.to_thread(json.loads, raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise InvalidRequest(f"the request body is not JSON: {error}") from None
 
@@ -55,21 +66,25 @@ class OpenAIRoutes:
         return {"object": "list", "data": cards}
 
     async def chat(self, request: Request) -> Response:
+        deadline = request_deadline(request.state, self.settings.request_timeout_s)
         try:
-            body = schema.parse_body(schema.ChatCompletionRequest, await _json_body(request))
-            body.check_supported()
-            adapter = self.models.adapter_for(body.model)
-            prompt_ids = self.engine.encode_chat(body.chat_messages())
-            stream = self._start(body, prompt_ids, body.token_limit, adapter)
+            async with asyncio.timeout_at(deadline.at):
+                body = schema.parse_body(schema.ChatCompletionRequest, await _json_body(request))
+                body.check_supported()
+                adapter = self.models.adapter_for(body.model)
+                messages = body.chat_messages()
+                check_prompt_chars(sum(len(m["content"]) for m in messages), self.settings.max_prompt_chars)
+                prompt_ids = await asyncio.to_thread(self.engine.encode_chat, messages)
+            stream = self._start(body, prompt_ids, body.token_limit, adapter, deadline)
         except Exception as error:
-            return openai_error(error, self.settings.retry_after_s)
+            return self._error(error, deadline)
         response_id, created = schema.new_id("chatcmpl"), int(time.time())
         if body.stream:
             return self._event_stream(self._chat_events(stream, body, response_id, created), stream)
         try:
             result = await stream.collect()
         except Exception as error:
-            return openai_error(error, self.settings.retry_after_s)
+            return self._error(error, deadline)
         return JSONResponse({
             "id": response_id, "object": "chat.completion", "created": created, "model": body.model,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": result.text},
@@ -78,34 +93,44 @@ class OpenAIRoutes:
             "usage": schema.usage(result.prompt_tokens, result.completion_tokens)})
 
     async def completions(self, request: Request) -> Response:
+        deadline = request_deadline(request.state, self.settings.request_timeout_s)
         try:
-            body = schema.parse_body(schema.CompletionRequest, await _json_body(request))
-            body.check_supported()
-            adapter = self.models.adapter_for(body.model)
-            prompt = body.prompt_text()
-            stream = self._start(body, self.engine.encode_text(prompt), body.max_tokens, adapter)
+            async with asyncio.timeout_at(deadline.at):
+                body = schema.parse_body(schema.CompletionRequest, await _json_body(request))
+                body.check_supported()
+                adapter = self.models.adapter_for(body.model)
+                prompt = body.prompt_text()
+                check_prompt_chars(len(prompt), self.settings.max_prompt_chars, "prompt")
+                prompt_ids = await asyncio.to_thread(self.engine.encode_text, prompt)
+            stream = self._start(body, prompt_ids, body.max_tokens, adapter, deadline)
         except Exception as error:
-            return openai_error(error, self.settings.retry_after_s)
+            return self._error(error, deadline)
         response_id, created = schema.new_id("cmpl"), int(time.time())
         if body.stream:
             return self._event_stream(self._completion_events(stream, body, response_id, created), stream)
         try:
             result = await stream.collect()
         except Exception as error:
-            return openai_error(error, self.settings.retry_after_s)
+            return self._error(error, deadline)
         text = prompt + result.text if body.echo else result.text
         document = schema.completion_chunk(response_id, body.model, created, text,
                                            schema.openai_finish_reason(result.finish_reason))
         document["usage"] = schema.usage(result.prompt_tokens, result.completion_tokens)
         return JSONResponse(document)
 
+    def _error(self, error: BaseException, deadline: Deadline) -> JSONResponse:
+        # asyncio.timeout_at raises a bare TimeoutError: it is this request's deadline that passed.
+        return openai_error(deadline.expired() if isinstance(error, TimeoutError) else error,
+                            self.settings.retry_after_s)
+
     def _start(self, body: schema._Common, prompt_ids: list[int], max_tokens: Any,
-               adapter: str | None) -> GenerationStream:
+               adapter: str | None, deadline: Deadline) -> GenerationStream:
         params = build_sampling_params(
             prompt_tokens=len(prompt_ids), context_length=self.engine.context_length,
-            default_max_tokens=self.settings.default_max_tokens, max_tokens=max_tokens,
-            temperature=body.temperature, top_p=body.top_p, seed=body.seed, stop=body.stop)
-        return start_generation(self.engine, prompt_ids, params, adapter)
+            default_max_tokens=self.settings.default_max_tokens, max_tokens_limit=self.settings.max_tokens_limit,
+            max_tokens=max_tokens, temperature=body.temperature, top_p=body.top_p, seed=body.seed,
+            stop=body.stop)
+        return start_generation(self.engine, prompt_ids, params, adapter, deadline)
 
     def _event_stream(self, events: AsyncIterator[bytes], stream: GenerationStream) -> StreamingResponse:
         return StreamingResponse(events, media_type="text/event-stream",

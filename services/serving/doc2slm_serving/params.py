@@ -17,10 +17,22 @@ TEMPERATURE_RANGE = (0.0, 2.0)
 class InvalidRequest(ValueError):
     """The request itself is wrong (HTTP 400, gRPC INVALID_ARGUMENT); `param` names the field."""
 
-    def __init__(self, message: str, param: str | None = None) -> None:
+    def __init__(self, message: str, param: str | None = None, code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.param = param
+        self.code = code
+
+
+def check_prompt_chars(chars: int, limit: int, param: str = "messages") -> None:
+    """Refuse a prompt by its length in characters, before tokenizing it costs anything.
+
+    Tokenizing is linear in the text and runs in a thread, but a 50 MB prompt would still hold a core and
+    gigabytes of token objects for a request that can only be refused once the token count is known.
+    """
+    if chars > limit:
+        raise InvalidRequest(f"the prompt has {chars} characters; this server accepts at most {limit} "
+                             f"(max_prompt_chars)", param, "context_length_exceeded")
 
 
 class UnknownModel(LookupError):
@@ -82,6 +94,7 @@ def build_sampling_params(
     prompt_tokens: int,
     context_length: int,
     default_max_tokens: int,
+    max_tokens_limit: int,
     max_tokens: Any = None,
     temperature: Any = None,
     top_p: Any = None,
@@ -91,7 +104,9 @@ def build_sampling_params(
 ) -> SamplingParams:
     """Check every knob against its range and the prompt against the context window.
 
-    Without max_tokens the completion may use what is left of the context, up to `default_max_tokens`.
+    Without max_tokens the completion may use what is left of the context, up to `default_max_tokens`;
+    with it, at most `max_tokens_limit` (the server's cap: one request must not hold the decoder for a
+    whole context's worth of tokens just because the context allows it).
     """
     if prompt_tokens < 1:
         raise InvalidRequest("the prompt is empty", "prompt")
@@ -99,13 +114,16 @@ def build_sampling_params(
     if room < 1:
         raise InvalidRequest(
             f"the prompt has {prompt_tokens} tokens, but the model's context is {context_length} tokens",
-            "messages")
+            "messages", "context_length_exceeded")
     if max_tokens is None:
         new_tokens = min(default_max_tokens, room)
     else:
         new_tokens = _integer(max_tokens, "max_tokens")
         if new_tokens < 1:
             raise InvalidRequest(f"max_tokens must be at least 1, got {new_tokens}", "max_tokens")
+        if new_tokens > max_tokens_limit:
+            raise InvalidRequest(f"max_tokens is {new_tokens}; this server allows at most {max_tokens_limit} "
+                                 "(max_tokens_limit)", "max_tokens", "max_tokens_exceeded")
         if prompt_tokens + new_tokens > context_length:
             raise InvalidRequest(
                 f"prompt ({prompt_tokens} tokens) plus max_tokens ({new_tokens}) exceeds the model's "

@@ -87,6 +87,7 @@ def serve(prepared: Prepared) -> None:
 
     from doc2slm_serving.admin import AdminRoutes, LockedRepository
     from doc2slm_serving.failures import install_rest_handlers
+    from doc2slm_serving.limits import RequestLimits
     from doc2slm_serving.openai_api import OpenAIRoutes
     from doc2slm_serving.predictor import TextGenerationModel
 
@@ -98,12 +99,16 @@ def serve(prepared: Prepared) -> None:
     app.include_router(AdminRoutes(models, settings, repository).router())
     app.include_router(OpenAIRoutes(models, settings).router())
     install_rest_handlers(app, settings.retry_after_s)
+    # Under every route, KServe's included: a body is refused by size or lateness before a handler runs.
+    app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes, timeout_s=settings.request_timeout_s)
+    # KServe's gRPC server reads its message limit from its own parsed arguments when it starts.
+    model_server.args.grpc_max_receive_message_length = settings.max_body_bytes
     _export_gauges(prepared.engine)
     server = _ModelServer(http_port=settings.http_port, grpc_port=settings.grpc_port, workers=1,
                           enable_grpc=True, enable_docs_url=False, registered_models=repository)
 
     def predictor(name: str) -> TextGenerationModel:
-        model = TextGenerationModel(name, models, settings.default_max_tokens)
+        model = TextGenerationModel(name, models, settings)
         model.load()
         return model
 

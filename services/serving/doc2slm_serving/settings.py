@@ -42,6 +42,19 @@ class ServingSettings(Doc2slmSettings):
         512, ge=1, le=1_000_000, description="completion length when a request gives no max_tokens")
     retry_after_s: int = Field(1, ge=1, le=3600, description="Retry-After seconds on 429 and 503")
     max_adapters: int = Field(16, ge=1, le=1024, description="adapters served at most (each holds memory)")
+    # Limits checked before any work starts (issue 14, finding 6): one oversized or endless request must
+    # not hold the event loop, the memory or the decoder that every other caller shares.
+    max_body_bytes: int = Field(
+        4 * 1024 * 1024, ge=1024, le=1024 ** 3,
+        description="largest HTTP request body (413 above it; also the v2 gRPC message limit)")
+    max_prompt_chars: int = Field(
+        200_000, ge=1, le=100_000_000,
+        description="characters of prompt per request, checked before tokenizing (400 above it)")
+    max_tokens_limit: int = Field(
+        2048, ge=1, le=1_000_000, description="the most new tokens a request may ask for (400 above it)")
+    request_timeout_s: float = Field(
+        300.0, gt=0.0, le=86_400.0,
+        description="wall time per request from its first byte to its last token (408 after it)")
     # The admin route loads code-adjacent artefacts with the pod's storage credentials: off by default,
     # and when on, only with a bearer token and only from listed prefixes (docs/security.md).
     admin_enabled: bool = Field(False, description="serve POST /doc2slm/v1/adapters (load an adapter at run time)")
@@ -73,6 +86,14 @@ class ServingSettings(Doc2slmSettings):
         if isinstance(value, str):
             return [part for part in (p.strip() for p in value.split(",")) if part]
         return value
+
+    @model_validator(mode="after")
+    def _default_within_the_cap(self) -> ServingSettings:
+        if self.default_max_tokens > self.max_tokens_limit:
+            raise ValueError(f"default_max_tokens ({self.default_max_tokens}) must not exceed max_tokens_limit "
+                             f"({self.max_tokens_limit}): a request without max_tokens would get more than "
+                             "one that asks")
+        return self
 
     @model_validator(mode="after")
     def _admin_needs_a_token_and_prefixes(self) -> ServingSettings:

@@ -2,7 +2,8 @@
 
 `start_generation` queues the request at once, so a full queue or a closed engine is raised before any
 response byte is sent (the caller can still answer 429/503); the returned stream then yields text and
-ends with the finish. Leaving the stream early (a client disconnects) cancels the row in its batch.
+ends with the finish. Leaving the stream early (a client disconnects, the request's deadline passes)
+cancels the row in its batch, so a timed-out request stops costing decoder time.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from doc2slm_serving.engine import Completion, GenerationEngine
+from doc2slm_serving.limits import Deadline
 from doc2slm_serving.params import SamplingParams
 from doc2slm_serving.rows import GenerationRequest
 
@@ -53,16 +55,29 @@ class _LoopSink:
 
 
 class GenerationStream:
-    def __init__(self, request: GenerationRequest, sink: _LoopSink) -> None:
+    def __init__(self, request: GenerationRequest, sink: _LoopSink, deadline: Deadline | None = None) -> None:
         self.request = request
         self._sink = sink
+        self.deadline = deadline
         self.finished: Finished | None = None
 
+    async def _next(self) -> str | Finished | BaseException:
+        if self.deadline is None:
+            return await self._sink.queue.get()
+        try:
+            async with asyncio.timeout_at(self.deadline.at):
+                return await self._sink.queue.get()
+        except TimeoutError:
+            raise self.deadline.expired() from None
+
     async def texts(self) -> AsyncIterator[str]:
-        """Text pieces as they are decoded; `finished` is set when the iteration ends normally."""
+        """Text pieces as they are decoded; `finished` is set when the iteration ends normally.
+
+        Raises RequestTimedOut when the deadline passes first (the row is cancelled on the way out).
+        """
         try:
             while True:
-                item = await self._sink.queue.get()
+                item = await self._next()
                 if isinstance(item, Finished):
                     self.finished = item
                     return
@@ -81,21 +96,21 @@ class GenerationStream:
 
 
 def start_generation(engine: GenerationEngine, prompt_ids: list[int], params: SamplingParams,
-                     adapter: str | None) -> GenerationStream:
+                     adapter: str | None, deadline: Deadline | None = None) -> GenerationStream:
     """Queue the request now (raises EngineBusy / EngineClosed / InvalidRequest immediately)."""
     sink = _LoopSink(asyncio.get_running_loop())
     request = GenerationRequest(prompt_ids, adapter, params, sink)
     engine.submit(request)
-    return GenerationStream(request, sink)
+    return GenerationStream(request, sink, deadline)
 
 
 async def complete_many(engine: GenerationEngine, prompts: list[list[int]], params: SamplingParams,
-                        adapter: str | None) -> list[Completion]:
+                        adapter: str | None, deadline: Deadline | None = None) -> list[Completion]:
     """Several prompts at once (v1 instances, v2 batch rows): queued together, so batched together."""
     streams = []
     try:
         for prompt in prompts:
-            streams.append(start_generation(engine, prompt, params, adapter))
+            streams.append(start_generation(engine, prompt, params, adapter, deadline))
     except BaseException:
         for stream in streams:
             stream.request.cancelled.set()

@@ -11,12 +11,14 @@ from doc2slm_serving.rows import GenerationRequest, RowState
 
 
 def params(**given: Any) -> SamplingParams:
-    return build_sampling_params(prompt_tokens=10, context_length=100, default_max_tokens=50, **given)
+    return build_sampling_params(prompt_tokens=10, context_length=100, default_max_tokens=50,
+                                 max_tokens_limit=95, **given)
 
 
 def test_defaults_fill_the_remaining_context() -> None:
     assert params().max_new_tokens == 50
-    assert build_sampling_params(prompt_tokens=90, context_length=100, default_max_tokens=50).max_new_tokens == 10
+    assert build_sampling_params(prompt_tokens=90, context_length=100, default_max_tokens=50,
+                                 max_tokens_limit=50).max_new_tokens == 10
     assert params(temperature=0).greedy and not params().greedy
 
 
@@ -35,7 +37,7 @@ def test_bad_values_name_their_parameter(given: dict[str, Any], param: str) -> N
 
 def test_prompt_longer_than_the_context() -> None:
     with pytest.raises(InvalidRequest, match="context is 100 tokens"):
-        build_sampling_params(prompt_tokens=100, context_length=100, default_max_tokens=5)
+        build_sampling_params(prompt_tokens=100, context_length=100, default_max_tokens=5, max_tokens_limit=5)
 
 
 class Recorder:
