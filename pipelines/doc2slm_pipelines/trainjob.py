@@ -8,6 +8,11 @@ launcher. The ranks train the LoRA weights data-parallel (DDP over a full 4-bit 
 well-supported QLoRA path); FSDP sharding of the base (QLoRA with bnb_4bit_quant_storage=bfloat16 through
 accelerate's FSDP plugin) is future work, needed only once a base no longer fits one GPU in 4-bit. The
 adapter and checkpoints go to `output_uri` in object storage: a preempted job resumes on every rank.
+
+The job's pods hold the object-store credentials, so they follow cluster_policy.py: the image must be
+under the operator's allowed registries, the pods meet the restricted Pod Security Standard with a
+read-only root, run as the training ServiceAccount (no API rights, no token) and carry the release's
+pod labels, so the chart's default-deny NetworkPolicy covers them.
 """
 
 from __future__ import annotations
@@ -21,12 +26,14 @@ from typing import Any
 
 from doc2slm_common.errors import InvalidInput
 
+from doc2slm_pipelines import cluster_policy as policy
 from doc2slm_pipelines.finetune.config import FinetuneConfig
 
 TRAINJOB_GROUP, TRAINJOB_VERSION, TRAINJOB_PLURAL = "trainer.kubeflow.org", "v1alpha1", "trainjobs"
 PYTORCHJOB_GROUP, PYTORCHJOB_VERSION, PYTORCHJOB_PLURAL = "kubeflow.org", "v1", "pytorchjobs"
 # The replicated job of the torch-distributed runtime that runs the trainer container.
 TRAINER_REPLICATED_JOB = "node"
+TRAINER_CONTAINER = "node"  # the torch-distributed runtime's trainer container
 PATCH_MANAGER = "doc2slm.io/pipeline"
 
 
@@ -53,6 +60,10 @@ class TrainJobSpec:
     env: dict[str, str] = field(default_factory=dict)
     env_from_secret: str = ""
     timeout_s: int = 24 * 3600
+    # From the chart's ConfigMap in the step's environment (cluster_policy.py), not from pipeline parameters.
+    allowed_image_prefixes: list[str] = field(default_factory=policy.allowed_image_prefixes)
+    pod_labels: dict[str, str] = field(default_factory=lambda: policy.release_pod_labels("training"))
+    service_account: str = field(default_factory=policy.training_service_account)
 
     def validate(self) -> TrainJobSpec:
         if self.nodes < 1 or self.gpus_per_node < 1:
@@ -60,6 +71,7 @@ class TrainJobSpec:
                                f"{self.nodes} x {self.gpus_per_node}")
         if not self.image:
             raise InvalidInput("the training job needs a container image (trainer_image)")
+        policy.check_image(self.image, self.allowed_image_prefixes)
         if self.kind not in ("auto", "TrainJob", "PyTorchJob"):
             raise InvalidInput(f"job kind {self.kind!r} is not one of auto, TrainJob, PyTorchJob")
         if not self.output_uri.startswith("s3://"):
@@ -105,7 +117,7 @@ def launch_command(spec: TrainJobSpec) -> list[str]:
 def _env(spec: TrainJobSpec) -> list[dict[str, Any]]:
     env = [{"name": key, "value": value} for key, value in sorted(spec.env.items())]
     env += [{"name": "HF_HUB_OFFLINE", "value": "1"}, {"name": "TRANSFORMERS_OFFLINE", "value": "1"}]
-    return env
+    return env + policy.scratch_env()
 
 
 def _resources(spec: TrainJobSpec) -> dict[str, Any]:
@@ -122,33 +134,41 @@ def render_trainjob(spec: TrainJobSpec) -> dict[str, Any]:
     job_spec: dict[str, Any] = {"runtimeRef": {"name": spec.runtime, "apiGroup": TRAINJOB_GROUP,
                                                "kind": "ClusterTrainingRuntime"},
                                 "trainer": trainer, "activeDeadlineSeconds": spec.timeout_s}
-    pod_patch: dict[str, Any] = {}
+    # The runtime owns the pod template; a patch adds what the job's pods must have on top of it.
+    pod_patch: dict[str, Any] = {
+        "serviceAccountName": spec.service_account, "securityContext": policy.pod_security_context(),
+        "volumes": policy.scratch_volumes(),
+        "containers": [{"name": TRAINER_CONTAINER, "securityContext": policy.container_security_context(),
+                        "volumeMounts": policy.scratch_mounts()}]}
     if spec.node_selector:
         pod_patch["nodeSelector"] = dict(spec.node_selector)
     if spec.tolerations:
         pod_patch["tolerations"] = list(spec.tolerations)
-    if pod_patch:
-        replicated = {"name": TRAINER_REPLICATED_JOB, "template": {"spec": {"template": {"spec": pod_patch}}}}
-        job_spec["runtimePatches"] = [{"manager": PATCH_MANAGER, "trainingRuntimeSpec": {
-            "template": {"spec": {"replicatedJobs": [replicated]}}}}]
+    pod = {"metadata": {"labels": dict(spec.pod_labels)}, "spec": pod_patch}
+    replicated = {"name": TRAINER_REPLICATED_JOB, "template": {"spec": {"template": pod}}}
+    job_spec["runtimePatches"] = [{"manager": PATCH_MANAGER, "trainingRuntimeSpec": {
+        "template": {"spec": {"replicatedJobs": [replicated]}}}}]
     return {"apiVersion": f"{TRAINJOB_GROUP}/{TRAINJOB_VERSION}", "kind": "TrainJob",
-            "metadata": {"name": spec.name, "namespace": spec.namespace,
-                         "labels": {"app.kubernetes.io/part-of": "doc2slm"}},
+            "metadata": {"name": spec.name, "namespace": spec.namespace, "labels": dict(spec.pod_labels)},
             "spec": job_spec}
 
 
 def pod_template(spec: TrainJobSpec) -> dict[str, Any]:
     """The PyTorchJob replicas' pod template (the container must be named `pytorch`)."""
     container: dict[str, Any] = {"name": "pytorch", "image": spec.image, "command": launch_command(spec),
-                                 "env": _env(spec), "resources": _resources(spec)}
+                                 "env": _env(spec), "resources": _resources(spec),
+                                 "securityContext": policy.container_security_context(),
+                                 "volumeMounts": policy.scratch_mounts()}
     if spec.env_from_secret:
         container["envFrom"] = [{"secretRef": {"name": spec.env_from_secret}}]
-    pod: dict[str, Any] = {"containers": [container], "restartPolicy": "OnFailure"}
+    pod: dict[str, Any] = {"containers": [container], "restartPolicy": "OnFailure",
+                           "serviceAccountName": spec.service_account, "automountServiceAccountToken": False,
+                           "securityContext": policy.pod_security_context(), "volumes": policy.scratch_volumes()}
     if spec.node_selector:
         pod["nodeSelector"] = dict(spec.node_selector)
     if spec.tolerations:
         pod["tolerations"] = list(spec.tolerations)
-    return {"metadata": {"labels": {"app.kubernetes.io/part-of": "doc2slm"}}, "spec": pod}
+    return {"metadata": {"labels": dict(spec.pod_labels)}, "spec": pod}
 
 
 def render_pytorchjob(spec: TrainJobSpec) -> dict[str, Any]:
@@ -160,8 +180,7 @@ def render_pytorchjob(spec: TrainJobSpec) -> dict[str, Any]:
         replicas["Worker"] = {"replicas": spec.nodes - 1, "restartPolicy": "OnFailure",
                               "template": pod_template(spec)}
     return {"apiVersion": f"{PYTORCHJOB_GROUP}/{PYTORCHJOB_VERSION}", "kind": "PyTorchJob",
-            "metadata": {"name": spec.name, "namespace": spec.namespace,
-                         "labels": {"app.kubernetes.io/part-of": "doc2slm"}},
+            "metadata": {"name": spec.name, "namespace": spec.namespace, "labels": dict(spec.pod_labels)},
             "spec": {"nprocPerNode": str(spec.gpus_per_node),
                      "runPolicy": {"activeDeadlineSeconds": spec.timeout_s, "cleanPodPolicy": "None"},
                      "pytorchReplicaSpecs": replicas}}

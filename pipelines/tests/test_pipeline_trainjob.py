@@ -1,17 +1,21 @@
 """The scale-out training job: rendered manifests checked against the Trainer and Kubernetes schemas,
-and the command they run parses with the fine-tune entry point's own argument parser."""
+the command they run parses with the fine-tune entry point's own argument parser, and (issue 14) the
+images and pods the pipeline creates on the cluster follow cluster_policy.py."""
 
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from typing import Any
 
 import kubernetes_validate
 import pytest
 from doc2slm_common.errors import InvalidInput
+from doc2slm_pipelines.cluster_policy import ImageNotAllowed
 from doc2slm_pipelines.finetune.__main__ import build_parser
 from doc2slm_pipelines.finetune.arguments import config_from_args
+from doc2slm_pipelines.steps.deploy_kserve import deploy_to_kserve, new_inference_service
 from doc2slm_pipelines.trainjob import TrainJobSpec, finetune_arguments, render
 from doc2slm_pipelines.trainjob_run import job_state
 from kubeflow_trainer_api.models.trainer_v1alpha1_train_job import TrainerV1alpha1TrainJob
@@ -118,3 +122,69 @@ def test_job_name_is_stable_per_input_and_a_valid_dns_label() -> None:
 ])
 def test_job_state_reads_the_final_conditions(kind: str, conditions: list[dict[str, str]], state: str) -> None:
     assert job_state(kind, {"status": {"conditions": conditions}})[0] == state
+
+
+# Issue 14, finding 5: the job's pods hold the object-store credentials, so what they run and how is fixed.
+
+@pytest.mark.parametrize("image", [
+    "docker.io/attacker/miner:latest", "ghcr.io/doc2slm-evil/doc2slm-pipelines-gpu:0.1.0",
+    "ghcr.io/doc2slm/../evil/x:1", "ghcr.io/doc2slm/x y", "https://ghcr.io/doc2slm/x:1", "pytorch/pytorch",
+])
+def test_an_image_outside_the_allowed_registry_is_refused(image: str) -> None:
+    with pytest.raises(ImageNotAllowed):
+        job_spec(image=image).validate()
+    with pytest.raises(ImageNotAllowed):
+        render(job_spec(image=image), "PyTorchJob")
+
+
+def test_the_allowed_registries_come_from_the_chart_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOC2SLM_ALLOWED_IMAGE_PREFIXES", "registry.corp.example:5000/ml, ghcr.io/doc2slm/")
+    corp = "registry.corp.example:5000/ml/doc2slm-pipelines-gpu@sha256:" + "a" * 64
+    assert job_spec(image=corp).validate().image == corp
+    with pytest.raises(ImageNotAllowed, match=re.escape("registry.corp.example:5000/ml/")):
+        job_spec(image="registry.corp.example:5000/mlx/trainer:1").validate()
+
+
+def _pods(kind: str) -> list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]]:
+    """(pod labels, pod spec or patch, trainer container or patch) of each pod template the job makes."""
+    manifest = render(job_spec(), kind)
+    if kind == "PyTorchJob":
+        return [(r["template"]["metadata"]["labels"], r["template"]["spec"], r["template"]["spec"]["containers"][0])
+                for r in manifest["spec"]["pytorchReplicaSpecs"].values()]
+    (patch,) = manifest["spec"]["runtimePatches"][0]["trainingRuntimeSpec"]["template"]["spec"]["replicatedJobs"]
+    pod = patch["template"]["spec"]["template"]
+    return [(pod["metadata"]["labels"], pod["spec"], pod["spec"]["containers"][0])]
+
+
+@pytest.mark.parametrize("kind", ["TrainJob", "PyTorchJob"])
+def test_training_pods_are_restricted_labelled_and_tokenless(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOC2SLM_RELEASE_POD_LABELS", '{"app.kubernetes.io/name": "doc2slm", '
+                                                    '"app.kubernetes.io/instance": "team-a"}')
+    for labels, pod, container in _pods(kind):
+        assert labels["app.kubernetes.io/instance"] == "team-a"
+        assert labels["app.kubernetes.io/component"] == "training"
+        assert pod["serviceAccountName"] == "doc2slm-training"
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        security = container["securityContext"]
+        assert security["allowPrivilegeEscalation"] is False and security["readOnlyRootFilesystem"] is True
+        assert security["capabilities"] == {"drop": ["ALL"]}
+        mounts = {m["mountPath"] for m in container["volumeMounts"]}
+        assert {"/tmp", "/cache", "/dev/shm"} <= mounts
+        assert {v["name"] for v in pod["volumes"]} == {m["name"] for m in container["volumeMounts"]}
+        if kind == "PyTorchJob":
+            assert pod["automountServiceAccountToken"] is False
+            env = {e["name"]: e["value"] for e in container["env"] if "value" in e}
+            assert env["HOME"].startswith("/cache/") and env["HF_HOME"].startswith("/cache/")
+
+
+def test_the_deploy_step_refuses_a_foreign_predictor_image_before_touching_the_cluster() -> None:
+    with pytest.raises(ImageNotAllowed, match="not under the allowed registries"):
+        deploy_to_kserve("s3://doc2slm/runs/r1/adapter", name="doc2slm", namespace="ml", adapter_name="a",
+                         base_model="bundled", image="docker.io/attacker/serving:1", gpus=0)
+    manifest = new_inference_service("doc2slm", "ml", adapter_uri="s3://doc2slm/runs/r1/adapter",
+                                     adapter_name="a", base_model="bundled",
+                                     image="ghcr.io/doc2slm/doc2slm-serving:0.1.0", gpus=0)
+    predictor = manifest["spec"]["predictor"]
+    assert predictor["labels"]["app.kubernetes.io/component"] == "predictor"
+    assert predictor["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is True
