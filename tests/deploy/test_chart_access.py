@@ -61,3 +61,17 @@ def test_each_grpc_service_is_confined_to_the_release_bucket_and_its_scratch_dir
         (container,) = containers(deployment)
         assert _env(container)["DOC2SLM_ALLOWED_URI_PREFIXES"] == \
             "s3://team-a/,file:///tmp,file:///cache,s3://shared/docs/"
+
+
+def test_the_predictor_limits_reach_its_settings_and_validate(monkeypatch: pytest.MonkeyPatch) -> None:
+    from doc2slm_common.config import load_settings
+    from doc2slm_serving.settings import ServingSettings
+
+    (container,) = containers(_predictor(helm_template(sets=["inferenceService.limits.maxTokens=512",
+                                                             "inferenceService.limits.requestTimeoutSeconds=30"])))
+    for name, value in _env(container).items():
+        if name.startswith("DOC2SLM_") and isinstance(value, str):
+            monkeypatch.setenv(name, value)
+    settings = load_settings(ServingSettings)
+    assert (settings.max_tokens_limit, settings.request_timeout_s) == (512, 30.0)
+    assert (settings.max_body_bytes, settings.max_prompt_chars) == (4 * 1024 * 1024, 200_000)

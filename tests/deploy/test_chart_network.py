@@ -18,7 +18,10 @@ OTHER_NAMESPACE_STEP = Pod({"pipelines.kubeflow.org/v2_component": "true"}, name
 # Standalone Kubeflow Pipelines runs its step pods in "kubeflow" (networkPolicy.pipelineNamespaces).
 KUBEFLOW_STEP = Pod({"pipelines.kubeflow.org/v2_component": "true"}, namespace="kubeflow", ip="10.0.2.6")
 KUBEFLOW_OTHER = Pod({"app": "ml-pipeline-ui"}, namespace="kubeflow", ip="10.0.2.7")
-TRAINING_POD = Pod({"jobset.sigs.k8s.io/jobset-name": "finetune-abc"}, ip="10.0.1.8")
+# The pipeline's training pods carry the release labels (trainjob.py); a job without them is a stranger.
+TRAINING_POD = Pod({**RELEASE, "app.kubernetes.io/component": "training",
+                    "jobset.sigs.k8s.io/jobset-name": "finetune-abc"}, ip="10.0.1.8")
+UNLABELLED_JOB = Pod({"jobset.sigs.k8s.io/jobset-name": "finetune-abc"}, ip="10.0.1.9")
 INTERNET = Pod({}, namespace="", ip="203.0.113.7")
 PROMETHEUS = Pod({"app": "prometheus"}, namespace="monitoring", ip="10.0.3.3")
 
@@ -82,6 +85,7 @@ def test_the_object_store_and_predictor_are_closed_to_strangers(policies: list[M
     assert connection_allowed(policies, PIPELINE_STEP, pod("minio"), 9000)
     assert connection_allowed(policies, pod("predictor"), pod("minio"), 9000)  # storage initializer
     assert connection_allowed(policies, TRAINING_POD, pod("minio"), 9000)  # data and checkpoints
+    assert not connection_allowed(policies, UNLABELLED_JOB, pod("minio"), 9000)
     assert connection_allowed(policies, KUBEFLOW_STEP, pod("minio"), 9000)
     assert connection_allowed(policies, KUBEFLOW_STEP, pod("predictor"), 8080)
     assert not connection_allowed(policies, TRAINING_POD, pod("predictor"), 8080)

@@ -132,15 +132,6 @@ and in networkPolicy.pipelineNamespaces (standalone KFP runs its pods in "kubefl
 {{- end }}
 {{- end -}}
 
-{{/* Distributed training pods the pipeline launches in this namespace (Trainer v2 TrainJob through a
-JobSet, or a Training Operator PyTorchJob): they read data and write checkpoints to the object store. */}}
-{{- define "doc2slm.trainingPeers" -}}
-- podSelector:
-    matchExpressions: [{key: jobset.sigs.k8s.io/jobset-name, operator: Exists}]
-- podSelector:
-    matchExpressions: [{key: training.kubeflow.org/job-name, operator: Exists}]
-{{- end -}}
-
 {{- /* URI roots the services may read and write: the release bucket, their scratch and cache dirs. */}}
 {{- define "doc2slm.allowedUriPrefixes" -}}
 {{- $prefixes := list (printf "s3://%s/" .Values.objectStore.bucket) "file:///tmp" "file:///cache" -}}
