@@ -48,9 +48,27 @@ def _train_line(card: dict[str, Any]) -> str:
     return f"fine-tune done: {card.get('steps')} steps, {card.get('tokens_per_s')} tokens/s{best}"
 
 
+def _evaluate_line(metrics: dict[str, Any]) -> str:
+    head = metrics.get("headline_set")
+    data = metrics.get("sets", {}).get(head or "", {})
+    if not data:
+        return "evaluate done: no held-out question to lead with"
+    difference = data["tuned_vs_base"]["cosine"]
+    low, high = difference["difference_ci95"]
+    return (f"evaluate done: {head} n={data['n']}, tuned - base mean cosine {difference['mean_difference']:+.3f} "
+            f"[{low:+.3f}, {high:+.3f}]")
+
+
+def _deploy_line(card: dict[str, Any]) -> str:
+    if card.get("published") is False:
+        return f"deploy: not published ({card.get('reason', '')})"
+    return f"deploy done: {card.get('mode')} {card.get('openai_base_url') or card.get('endpoint') or ''}".rstrip()
+
+
 STEPS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("extraction_card.json", _extract_line), ("generation_card.json", _generate_line),
     ("split_card.json", _split_line), ("adapter/training_card.json", _train_line),
+    ("report/metrics.json", _evaluate_line), ("deploy_card.json", _deploy_line),
 ]
 
 
@@ -62,11 +80,12 @@ class StepWatch:
         self._stop = threading.Event()
         self._seen: set[str] = set()
         self._since = 0.0
+        self._last = 0.0
         self._thread = threading.Thread(target=self._run, name="doc2slm-step-watch", daemon=True)
 
     def __enter__(self) -> StepWatch:
         # Cards of an earlier run in the same folder are not this run's progress: only newer ones count.
-        self._since = time.time()
+        self._since = self._last = time.time()
         self._thread.start()
         return self
 
@@ -83,7 +102,10 @@ class StepWatch:
             if card is None:
                 continue
             self._seen.add(name)
-            self.note(line(card))
+            # How long the step took: since the previous step's card (or the start of the run).
+            took = path.stat().st_mtime - self._last
+            self._last = path.stat().st_mtime
+            self.note(f"{line(card)} ({took / 60:.1f} min)")
             if name == "extraction_card.json" and isinstance(card.get("chunks"), int):
                 for text in self.on_chunks(card["chunks"]):
                     self.note(text)

@@ -34,12 +34,16 @@ def test_step_watch_reports_only_cards_written_after_it_started(tmp_path: Path) 
     os.utime(old, (past, past))
     lines: list[str] = []
     watch = StepWatch(tmp_path, lines.append, lambda chunks: [f"plan for {chunks}"])
-    watch._since = time.time() - 1
+    watch._since = watch._last = time.time() - 1
     (tmp_path / "extraction_card.json").write_text(json.dumps({"documents": 3, "documents_failed": 0,
                                                                "chunks": 72, "chunks_extracted": 613}))
     watch.poll()
     watch.poll()
-    assert lines == ["extract done: 3 documents (0 failed), 72 of 613 chunks used", "plan for 72"]
+    assert len(lines) == 2 and lines[1] == "plan for 72"
+    assert lines[0].startswith("extract done: 3 documents (0 failed), 72 of 613 chunks used (0.0 min)")
+    (tmp_path / "deploy_card.json").write_text(json.dumps({"published": False, "reason": "worse than its base"}))
+    watch.poll()
+    assert lines[2].startswith("deploy: not published (worse than its base)")
 
 
 def test_the_benchmark_tells_contents_and_glued_text_from_prose() -> None:
