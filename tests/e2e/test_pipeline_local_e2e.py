@@ -67,7 +67,10 @@ def finished_run(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
         stack.start()
         options = LocalRunOptions(max_chunks=2, pairs_per_chunk=1, max_steps=3, max_length=128, batch_size=2,
                                   max_eval_questions=4, max_new_tokens=16, teacher_base_url=stack.teacher_base_url,
-                                  teacher_model=TEACHER_MODEL, serving_port=serving_port)
+                                  teacher_model=TEACHER_MODEL, serving_port=serving_port,
+                                  # Three steps on two pages prove the plumbing, not the model: the gate's
+                                  # decision is recorded (asserted below) but does not stop the serving.
+                                  extra={"enforce_quality_gate": False})
         arguments = local_arguments(str(corpus), str(out / "work"), options, ports=ports)
         work_uri = arguments["work_uri"]
         try:
@@ -118,5 +121,7 @@ def test_the_tuned_adapter_was_served_and_then_stopped(finished_run: dict[str, A
     assert finished_run["answer"].strip()
     deploy = load_summary(finished_run["work_uri"]).cards["deploy"]
     assert deploy["mode"] == "local" and deploy["adapter_name"] == "doc2slm-adapter"
+    gate = deploy["quality_gate"]
+    assert gate["enforced"] is False and gate["passed"] is True and isinstance(gate["mean_difference"], float)
     stop_local_serving(finished_run["work_uri"])
     assert not ready(f"http://127.0.0.1:{finished_run['serving_port']}", deploy["model_name"])
