@@ -7,6 +7,7 @@ pipeline's own (see `doc2slm pipeline compile` output header), given as NAME=VAL
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,9 @@ import yaml
 from doc2slm_common.errors import InvalidInput, UpstreamUnavailable
 
 from doc2slm_pipelines.pipeline import COMPILED_PATH
+
+TOKEN_ENV = "DOC2SLM_KFP_TOKEN"
+MAX_TOKEN_FILE_BYTES = 64 * 1024
 
 
 @dataclass
@@ -26,6 +30,30 @@ class SubmitOptions:
     parameters: dict[str, Any] = field(default_factory=dict)
     package_path: Path = COMPILED_PATH
     existing_token: str | None = None  # a bearer token, when the endpoint is behind auth
+
+
+def resolve_token(token: str | None = None, token_file: str | None = None,
+                  environ: dict[str, str] | None = None) -> str | None:
+    """The KFP bearer token from exactly one of: a file (a mounted Secret, `--token-file`), the
+    environment (DOC2SLM_KFP_TOKEN), or `--token`. A token on the command line is visible to every user
+    of the machine (ps, /proc/PID/cmdline) and lands in shell history, so the other two come first."""
+    env_token = (os.environ if environ is None else environ).get(TOKEN_ENV, "").strip()
+    given = [name for name, value in (("--token-file", token_file), (TOKEN_ENV, env_token), ("--token", token))
+             if value]
+    if len(given) > 1:
+        raise InvalidInput(f"give the token one way, not {' and '.join(given)}")
+    if token_file:
+        path = Path(token_file).expanduser()
+        try:
+            if path.stat().st_size > MAX_TOKEN_FILE_BYTES:
+                raise InvalidInput(f"{path} is larger than {MAX_TOKEN_FILE_BYTES} bytes; it is not a token file")
+            text = path.read_text().strip()
+        except OSError as error:
+            raise InvalidInput(f"token file {path}: {error.strerror}") from None
+        if not text:
+            raise InvalidInput(f"token file {path} is empty")
+        return text
+    return env_token or token or None
 
 
 def parse_parameters(pairs: list[str]) -> dict[str, Any]:

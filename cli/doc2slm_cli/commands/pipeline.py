@@ -35,7 +35,10 @@ def register(subparsers: Any) -> None:
     submit.add_argument("--experiment", default="doc2slm", help="experiment name (default doc2slm)")
     submit.add_argument("--run-name", default="", help="run name (default: KFP's)")
     submit.add_argument("--package", type=Path, default=COMPILED_PATH, help=f"pipeline YAML (default {COMPILED_PATH})")
-    submit.add_argument("--token", default=None, help="bearer token when the endpoint needs one")
+    submit.add_argument("--token-file", default=None, metavar="PATH",
+                        help="file holding the bearer token when the endpoint needs one (or set DOC2SLM_KFP_TOKEN)")
+    submit.add_argument("--token", default=None,
+                        help="the bearer token itself (visible in ps and shell history: prefer --token-file)")
     submit.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="a pipeline parameter (JSON values), e.g. docs_uri=s3://bucket/docs/")
     submit.set_defaults(func=submit_command)
@@ -68,10 +71,14 @@ def run_local_command(args: argparse.Namespace) -> int:
 
 
 def submit_command(args: argparse.Namespace) -> int:
-    from doc2slm_pipelines.submit import SubmitOptions, parse_parameters, submit
+    from doc2slm_pipelines.submit import SubmitOptions, parse_parameters, resolve_token, submit
 
+    if args.token:
+        print("doc2slm pipeline submit: --token is visible to other users (ps) and kept in shell history; "
+              "use --token-file or DOC2SLM_KFP_TOKEN", file=sys.stderr)
+    token = resolve_token(args.token, args.token_file)
     run_id = submit(SubmitOptions(host=args.host, namespace=args.namespace, experiment=args.experiment,
                                   run_name=args.run_name, parameters=parse_parameters(args.set),
-                                  package_path=args.package, existing_token=args.token))
+                                  package_path=args.package, existing_token=token))
     print(f"submitted run {run_id} to {args.host} (experiment {args.experiment})")
     return 0
