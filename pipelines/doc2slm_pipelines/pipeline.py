@@ -96,6 +96,67 @@ def doc2slm_pipeline(
     quality_gate_min_gain: float = 0.0,
     enforce_quality_gate: bool = True,
 ) -> None:
+    """PDFs under docs_uri -> chunks -> teacher QA pairs -> split -> LoRA/QLoRA adapter -> report -> served.
+
+    "Use the default" is spelled one way. A parameter whose default belongs to a service (chunk sizes,
+    teacher, generation knobs, split seed) is left to that service's setting by the value its request
+    field has when unset: "" for text, 0 for counts and seeds, and a negative number for shares, because
+    0.0 is a real share (no paraphrases, no held-out documents). Every other default is a value of the run
+    and is sent as given: the split shares are pinned to the qagen service's defaults so that a run's
+    evaluation sets do not move with how a cluster configured that service. The flags of `doc2slm qagen`
+    and `doc2slm split` for these knobs take the same names (with dashes), defaults and meanings.
+
+    Args:
+        docs_uri: One PDF, or the prefix whose *.pdf files are the corpus.
+        work_uri: Prefix every step writes its data and cards under (one run, one prefix).
+        extraction_address: HOST:PORT of ExtractionService.
+        qagen_address: HOST:PORT of QAGenService (generation and split).
+        embedding_address: HOST:PORT of EmbeddingService (the report's answer similarity).
+        chunk_max_tokens: Most tokens per chunk; 0: the extraction service's setting.
+        chunk_overlap_tokens: Tokens repeated between neighbouring chunks; 0: the extraction service's
+            setting.
+        max_chunks: Keep at most this many chunks, spread over documents (seeded by split_seed); 0: all.
+        teacher_base_url: OpenAI-compatible base URL of the teacher; "": the qagen service's setting.
+        teacher_model: Teacher model name; "": the qagen service's setting.
+        pairs_per_chunk: Answers (or QA pairs) asked for per chunk; 0: the qagen service's setting.
+        questions_per_answer: answer_first: training questions per answer sentence; 0: the qagen
+            service's setting.
+        generation_mode: question_answer or answer_first (weak teachers); "": the qagen service's setting.
+        paraphrase_share: Share of chunks whose questions are asked again in other words, the held-out
+            questions (0 to 1); negative: the qagen service's setting.
+        max_teacher_requests: Stop generating after this many teacher requests; 0: the qagen service's
+            budget (a run may lower it, never raise it).
+        split_seed: Seed of the split and of the max_chunks sample; 0: the qagen service's split seed.
+        heldout_docs_share: Share of documents held back whole (with 3 documents or more); negative: the
+            qagen service's setting.
+        seen_share: Share of train pairs copied into eval_seen; negative: the qagen service's setting.
+        validation_share: Share of held-out questions set aside to pick the checkpoint on; negative: the
+            qagen service's setting.
+        base_model: "bundled" (SmolLM2-135M-Instruct), a local path, an s3:// prefix or a Hugging Face id.
+        finetune_config: JSON object of fine-tuning settings (rank, epochs, learning rate, ...); "{}": the
+            defaults.
+        accelerator_type: Accelerator resource of the fine-tune and evaluate pods.
+        accelerator_limit: Accelerators per fine-tune and evaluate pod.
+        gpu_node_selector: Node selector of the GPU pods (JSON object); {}: none.
+        gpu_tolerations: Tolerations of the GPU pods (JSON list, or one object); []: none.
+        trainer_nodes: 0: fine-tune in the step's pod; more: a TrainJob/PyTorchJob over this many nodes.
+        trainer_gpus_per_node: GPUs per node of the Trainer job.
+        trainer_image: Image of the Trainer job's pods.
+        trainer_namespace: Namespace the Trainer job is created in.
+        trainer_kind: auto, TrainJob or PyTorchJob (auto: whichever API the cluster serves).
+        max_eval_questions: Most questions answered by the base and the tuned model, from every set in turn.
+        max_new_tokens: Longest answer generated in the evaluation, in tokens.
+        deploy_mode: kserve (InferenceService), local (a predictor on this machine) or none (record only).
+        model_name: Name the tuned model is served under.
+        adapter_name: Name of the adapter in the predictor.
+        serving_namespace: Namespace of the InferenceService (kserve).
+        predictor_image: Image of the predictor the InferenceService runs (kserve).
+        predictor_gpus: GPUs of the predictor (kserve); 0: CPU.
+        local_http_port: HTTP port of the local predictor (local).
+        quality_gate_min_gain: Least mean gain of the tuned model over its base on held-out questions for
+            the adapter to be published; 0: never worse than its base.
+        enforce_quality_gate: False: publish even an adapter that fails the gate (the card still says so).
+    """
     chunks = extract(docs_uri=docs_uri, work_uri=work_uri, extraction_address=extraction_address,
                      chunk_max_tokens=chunk_max_tokens, chunk_overlap_tokens=chunk_overlap_tokens,
                      max_chunks=max_chunks, sample_seed=split_seed)

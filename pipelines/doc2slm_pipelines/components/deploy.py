@@ -23,6 +23,29 @@ def deploy(
     quality_gate_min_gain: float,
     enforce_quality_gate: bool,
 ) -> NamedTuple("DeployOutputs", [("endpoint", str), ("openai_base_url", str)]):  # type: ignore[valid-type]
+    """Publish the adapter if its report passes the quality gate, and write deploy_card.json.
+
+    Args:
+        adapter_uri: The fine-tuned adapter.
+        work_uri: The run's prefix; deploy_card.json is written under it.
+        report_uri: The evaluate step's report, read by the quality gate.
+        deploy_mode: Kserve (InferenceService on the cluster), local (a predictor on this machine) or none
+            (record the adapter only).
+        model_name: Name the tuned model is served under.
+        adapter_name: Name of the adapter in the predictor.
+        base_model: The base model the adapter was trained on (as in the finetune step).
+        namespace: Namespace of the InferenceService (kserve).
+        predictor_image: Image of the predictor (kserve) the InferenceService runs.
+        predictor_gpus: GPUs of the predictor (kserve); 0: CPU.
+        local_http_port: HTTP port of the local predictor (local).
+        quality_gate_min_gain: Least mean gain (tuned minus base answer similarity, held-out questions)
+            an adapter needs to be published; 0: never worse than its base.
+        enforce_quality_gate: False: publish even an adapter that fails the gate (the card still says so).
+
+    Returns:
+        endpoint: Where the model is served (empty when not published).
+        openai_base_url: OpenAI-compatible base URL of the served model (empty when not published).
+    """
     from collections import namedtuple
 
     from doc2slm_pipelines.steps.deploy import DeploySettings, deploy_adapter

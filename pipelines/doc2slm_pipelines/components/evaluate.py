@@ -24,6 +24,26 @@ def evaluate(
     report_markdown: Output[Markdown],
     report_html: Output[HTML],
 ) -> NamedTuple("EvaluateOutputs", [("report_uri", str), ("questions", int)]):  # type: ignore[valid-type]
+    """Answer the held-out sets with the base and the tuned model, and build the report.
+
+    Args:
+        eval_heldout_questions_uri: Trained facts asked in words never trained on.
+        eval_heldout_docs_uri: Questions about documents held back whole (may be empty).
+        eval_seen_uri: A sample of train pairs, the memorisation ceiling (may be empty).
+        adapter_uri: The fine-tuned adapter.
+        work_uri: The run's prefix; answers.jsonl and report/ are written under it.
+        embedding_address: HOST:PORT of EmbeddingService (semantic similarity of the answers).
+        base_model: The base model the adapter was trained on (as in the finetune step).
+        max_eval_questions: Most questions answered, taken from every set in turn.
+        max_new_tokens: Longest answer generated, in tokens.
+
+    Returns:
+        metrics: The report's metrics per set and system.
+        report_markdown: The report as Markdown.
+        report_html: The report as HTML.
+        report_uri: The report's HTML file.
+        questions: Questions answered.
+    """
     from collections import namedtuple
 
     from doc2slm_common import storage

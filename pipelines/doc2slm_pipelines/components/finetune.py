@@ -31,6 +31,30 @@ def finetune(
     adapter: Output[Model],
     training_metrics: Output[Metrics],
 ) -> NamedTuple("FinetuneOutputs", [("adapter_uri", str), ("final_loss", float)]):  # type: ignore[valid-type]
+    """Fine-tune a LoRA/QLoRA adapter on the train split, in this pod or as a Trainer job.
+
+    Args:
+        train_uri: Train.jsonl from the split step.
+        eval_uri: Validation set the best checkpoint is picked on (never the reported held-out set).
+        chunks_uri: Chunks.jsonl, mixed into training as plain text when the config's mix_chunks_share > 0.
+        work_uri: The run's prefix; the adapter is written under adapter/.
+        base_model: "bundled" (SmolLM2-135M-Instruct), a local path, an s3:// prefix or a Hugging Face id.
+        finetune_config: JSON object of FinetuneConfig fields (rank, epochs, learning rate, ...); "{}":
+            the defaults.
+        trainer_nodes: 0: train in this pod; more: a TrainJob/PyTorchJob over this many nodes.
+        trainer_gpus_per_node: GPUs per node of the Trainer job.
+        trainer_image: Image of the Trainer job's pods.
+        trainer_namespace: Namespace the Trainer job is created in.
+        trainer_kind: Auto, TrainJob or PyTorchJob (auto: whichever API the cluster serves).
+        gpu_node_selector: Node selector of the Trainer job's pods (JSON object).
+        gpu_tolerations: Tolerations of the Trainer job's pods (JSON list).
+
+    Returns:
+        adapter: The adapter directory as a Model, with the base model and the step count.
+        training_metrics: Final and eval loss, steps, tokens per second, wall seconds.
+        adapter_uri: Prefix of the adapter (adapter_config.json, adapter_model.safetensors, card).
+        final_loss: Training loss at the last step.
+    """
     from collections import namedtuple
 
     from doc2slm_pipelines.steps.artifacts import publish_prefix
