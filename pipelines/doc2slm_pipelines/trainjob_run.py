@@ -39,13 +39,32 @@ class TrainingJobFailed(UpstreamUnavailable):
     """The job ended Failed; the message carries its reason and the tail of the rank-0 logs."""
 
 
-def load_kube_config() -> None:
-    from kubernetes import config
+# The pipeline identity's token, mounted only into the steps that need the pipeline Role (deploy and
+# fine-tune; KFP v2 has no per-task service account, so the identity travels as the chart's token Secret).
+TOKEN_FILE_ENV = "DOC2SLM_KUBE_TOKEN_FILE"
+DEFAULT_TOKEN_FILE = "/var/run/secrets/doc2slm-pipeline/token"
 
+
+def load_kube_config() -> None:
+    """Call the API as the pipeline identity when its token is mounted, else as the pod's own account
+    (or the local kubeconfig outside a cluster)."""
+    import os
+    from pathlib import Path
+
+    from kubernetes import client, config
+
+    token_file = Path(os.environ.get(TOKEN_FILE_ENV) or DEFAULT_TOKEN_FILE)
     try:
         config.load_incluster_config()
     except config.ConfigException:
         config.load_kube_config()
+        return
+    if token_file.is_file():
+        configuration = client.Configuration.get_default_copy()
+        configuration.api_key = {"authorization": f"Bearer {token_file.read_text().strip()}"}
+        configuration.refresh_api_key_hook = None  # the in-cluster hook would re-read the pod's own token
+        client.Configuration.set_default(configuration)
+        log.info("calling the Kubernetes API as the pipeline identity (%s)", token_file)
 
 
 def pick_kind(requested: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
@@ -17,7 +18,7 @@ from doc2slm_pipelines.finetune.__main__ import build_parser
 from doc2slm_pipelines.finetune.arguments import config_from_args
 from doc2slm_pipelines.steps.deploy_kserve import deploy_to_kserve, new_inference_service
 from doc2slm_pipelines.trainjob import TrainJobSpec, finetune_arguments, render
-from doc2slm_pipelines.trainjob_run import job_state
+from doc2slm_pipelines.trainjob_run import TOKEN_FILE_ENV, job_state, load_kube_config
 from kubeflow_trainer_api.models.trainer_v1alpha1_train_job import TrainerV1alpha1TrainJob
 
 KUBERNETES_VERSION = "1.33"
@@ -188,3 +189,31 @@ def test_the_deploy_step_refuses_a_foreign_predictor_image_before_touching_the_c
     predictor = manifest["spec"]["predictor"]
     assert predictor["labels"]["app.kubernetes.io/component"] == "predictor"
     assert predictor["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+def test_the_job_is_created_as_the_pipeline_identity_when_its_token_is_mounted(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kubernetes import client
+    from kubernetes.config import incluster_config
+
+    pod_token, pipeline_token, ca = tmp_path / "pod-token", tmp_path / "pipeline-token", tmp_path / "ca.crt"
+    pod_token.write_text("the-step-pods-own-token")
+    pipeline_token.write_text("doc2slm-pipeline-token\n")
+    ca.write_text("not checked until a connection is made")
+    monkeypatch.setattr(incluster_config, "SERVICE_TOKEN_FILENAME", str(pod_token))
+    monkeypatch.setattr(incluster_config, "SERVICE_CERT_FILENAME", str(ca))
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "443")
+    original = client.Configuration.get_default_copy()
+    try:
+        monkeypatch.setenv(TOKEN_FILE_ENV, str(tmp_path / "absent"))
+        load_kube_config()
+        assert client.Configuration.get_default_copy().api_key["authorization"].lower() == (
+            "bearer the-step-pods-own-token")
+        monkeypatch.setenv(TOKEN_FILE_ENV, str(pipeline_token))
+        load_kube_config()
+        configuration = client.Configuration.get_default_copy()
+        assert configuration.api_key["authorization"] == "Bearer doc2slm-pipeline-token"
+        assert configuration.host == "https://10.96.0.1:443"
+    finally:
+        client.Configuration.set_default(original)

@@ -117,3 +117,16 @@ def test_training_images_come_only_from_the_configured_registry(monkeypatch: pyt
             _job(monkeypatch, rendered, "TrainJob", image=image)
     listed = helm_template(sets=["pipeline.allowedImagePrefixes={registry.corp.example/ml,ghcr.io/doc2slm/}"])
     assert _config(listed)["DOC2SLM_ALLOWED_IMAGE_PREFIXES"] == "registry.corp.example/ml,ghcr.io/doc2slm/"
+
+
+def test_the_pipeline_identity_travels_as_a_token_secret_the_steps_mount(
+        chart_renders: dict[str, list[Manifest]]) -> None:
+    from doc2slm_pipelines.trainjob_run import DEFAULT_TOKEN_FILE
+
+    rendered = chart_renders["generic"]
+    (token,) = [s for s in by_kind(rendered, "Secret") if s["type"] == "kubernetes.io/service-account-token"]
+    assert token["metadata"]["annotations"]["kubernetes.io/service-account.name"] == "doc2slm-pipeline"
+    assert "data" not in token and "stringData" not in token  # Kubernetes fills it in
+    (account,) = [a for a in by_kind(rendered, "ServiceAccount") if a["metadata"]["name"] == "doc2slm-pipeline"]
+    assert account["automountServiceAccountToken"] is False  # no pod holds it unless it mounts the Secret
+    assert DEFAULT_TOKEN_FILE == "/var/run/secrets/doc2slm-pipeline/token"
