@@ -51,6 +51,32 @@ def schedule_on_gpu_nodes(task: dsl.PipelineTask, node_selector: pipeline_channe
     config["tolerations"] = [{"tolerationJson": {"componentInputParameter": tolerations.full_name}}]
 
 
+# What the chart's ConfigMap tells the steps that touch the cluster (images they may start, labels and
+# account of training pods), by key; the environment variable has the key's name.
+CLUSTER_POLICY_KEYS = ("DOC2SLM_ALLOWED_IMAGE_PREFIXES", "DOC2SLM_RELEASE_POD_LABELS",
+                       "DOC2SLM_TRAINING_SERVICE_ACCOUNT")
+PIPELINE_TOKEN_MOUNT = "/var/run/secrets/doc2slm-pipeline"
+
+
+def use_pipeline_identity(task: dsl.PipelineTask, token_secret: pipeline_channel.PipelineParameterChannel,
+                          config_map: pipeline_channel.PipelineParameterChannel) -> None:
+    """Mount the pipeline account's token Secret and the cluster policy from the chart's ConfigMap.
+
+    KFP v2 runs every step as one service account and has no per-task account, so the steps that create
+    InferenceServices and training jobs (deploy, fine-tune) mount the token of the chart's dedicated
+    account (trainjob_run.load_kube_config reads it) and no other step sees it. Both are optional: on a
+    cluster without the chart's objects the steps run with their defaults. Written as the same
+    KubernetesExecutorConfig JSON that kfp-kubernetes' use_secret_as_volume / use_config_map_as_env write.
+    """
+    task.register_pipeline_channels([token_secret, config_map])
+    config = task.platform_config.setdefault("kubernetes", {})
+    config["secretAsVolume"] = [{"secretNameParameter": {"componentInputParameter": token_secret.full_name},
+                                 "mountPath": PIPELINE_TOKEN_MOUNT, "optional": True}]
+    config["configMapAsEnv"] = [{"configMapNameParameter": {"componentInputParameter": config_map.full_name},
+                                 "keyToEnv": [{"configMapKey": key, "envVar": key} for key in CLUSTER_POLICY_KEYS],
+                                 "optional": True}]
+
+
 @dsl.pipeline(name=PIPELINE_NAME,
               description="PDFs -> teacher QA pairs -> LoRA/QLoRA fine-tune -> base vs tuned report -> KServe")
 def doc2slm_pipeline(
@@ -95,6 +121,8 @@ def doc2slm_pipeline(
     local_http_port: int = 8090,
     quality_gate_min_gain: float = 0.0,
     enforce_quality_gate: bool = True,
+    pipeline_token_secret: str = "doc2slm-pipeline-token",
+    cluster_config_map: str = "doc2slm-config",
 ) -> None:
     """PDFs under docs_uri -> chunks -> teacher QA pairs -> split -> LoRA/QLoRA adapter -> report -> served.
 
@@ -198,6 +226,8 @@ def doc2slm_pipeline(
     for task in (tuned, report):
         task.set_accelerator_type(accelerator_type).set_accelerator_limit(accelerator_limit)
         schedule_on_gpu_nodes(task, gpu_node_selector, gpu_tolerations)
+    for task in (tuned, published):
+        use_pipeline_identity(task, pipeline_token_secret, cluster_config_map)
     tuned.set_display_name("fine-tune (LoRA / QLoRA)")
     report.set_display_name("answer and evaluate")
 

@@ -52,6 +52,20 @@ def test_gpu_steps_get_accelerator_node_selector_and_tolerations(spec: dict[str,
     assert "resources" not in executors["exec-extract"]["container"]
 
 
+def test_only_the_steps_that_call_the_cluster_mount_the_pipeline_token(spec: dict[str, Any]) -> None:
+    executors = spec["platform"]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    for step in ("finetune", "deploy"):
+        config = executors[f"exec-{step}"]
+        [secret] = config["secretAsVolume"]
+        assert secret["secretNameParameter"] == {"componentInputParameter": "pipeline_token_secret"}
+        assert secret["mountPath"] == "/var/run/secrets/doc2slm-pipeline" and secret["optional"] is True
+        [policy] = config["configMapAsEnv"]
+        assert policy["configMapNameParameter"] == {"componentInputParameter": "cluster_config_map"}
+        assert {entry["envVar"] for entry in policy["keyToEnv"]} >= {"DOC2SLM_ALLOWED_IMAGE_PREFIXES"}
+    for step in ("extract", "generate-qa", "split", "evaluate"):
+        assert "secretAsVolume" not in executors.get(f"exec-{step}", {}), step
+
+
 def test_retries_and_no_caching_on_every_step(spec: dict[str, Any]) -> None:
     tasks = spec["pipeline"]["root"]["dag"]["tasks"]
     assert set(tasks) == set(STEPS)
