@@ -184,6 +184,10 @@ def doc2slm_pipeline(
         quality_gate_min_gain: Least mean gain of the tuned model over its base on held-out questions for
             the adapter to be published; 0: never worse than its base.
         enforce_quality_gate: False: publish even an adapter that fails the gate (the card still says so).
+        pipeline_token_secret: Secret with the token of the chart's pipeline account, mounted by the
+            fine-tune and deploy steps only (optional: without it they use the pod's own account).
+        cluster_config_map: ConfigMap of the chart's cluster policy (allowed images, training pod labels and
+            account), read by the fine-tune and deploy steps (optional: without it, their defaults).
     """
     chunks = extract(docs_uri=docs_uri, work_uri=work_uri, extraction_address=extraction_address,
                      chunk_max_tokens=chunk_max_tokens, chunk_overlap_tokens=chunk_overlap_tokens,
