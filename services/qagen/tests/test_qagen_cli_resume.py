@@ -96,7 +96,7 @@ def test_the_cli_through_the_server_and_the_split_subcommand(tmp_path: Path,
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--pairs-per-chunk", "0"], "pairs_per_chunk"),
+    (["--pairs-per-chunk", "21"], "pairs_per_chunk"),  # 0 means the service's own setting
     (["--teacher-base-url", "not-a-url"], "teacher_base_url"),
 ])
 def test_bad_flags_exit_non_zero_with_the_setting_named(tmp_path: Path, capsys: pytest.CaptureFixture[str],
