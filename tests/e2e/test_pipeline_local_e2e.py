@@ -122,6 +122,9 @@ def test_the_tuned_adapter_was_served_and_then_stopped(finished_run: dict[str, A
     deploy = load_summary(finished_run["work_uri"]).cards["deploy"]
     assert deploy["mode"] == "local" and deploy["adapter_name"] == "doc2slm-adapter"
     gate = deploy["quality_gate"]
-    assert gate["enforced"] is False and gate["passed"] is True and isinstance(gate["mean_difference"], float)
+    # Two one-pair chunks may leave no held-out question: the gate then records that nothing shows the
+    # model is not worse, which an enforced gate would refuse.
+    assert gate["enforced"] is False and gate["passed"] is True and gate["reason"]
+    assert isinstance(gate["mean_difference"], float) or "no held-out question" in gate["reason"]
     stop_local_serving(finished_run["work_uri"])
     assert not ready(f"http://127.0.0.1:{finished_run['serving_port']}", deploy["model_name"])

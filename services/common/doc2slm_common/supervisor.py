@@ -46,7 +46,11 @@ class ProcessFailed(DomainError):
 
 
 def port_is_free(host: str, port: int) -> bool:
+    """Whether a server could listen on host:port now. SO_REUSEADDR as every server here sets it: a
+    connection of the previous server left in TIME_WAIT does not make the port busy (it failed a test
+    right after a stop on CI), while another listener still does."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
