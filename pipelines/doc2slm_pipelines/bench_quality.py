@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 GATE_REFUSED_EXIT = 3
-HUMAN_QUESTIONS_PER_SET = 100
+HUMAN_QUESTIONS_PER_SET = 40
 MANUALS_DIR = Path("tools/quality-manuals")
 OUT_DIR = Path("out/bench-quality")
 # Sized for about an hour on 2 cores: ~70 chunks spread over the three manuals, two answer sentences each,
@@ -93,7 +93,7 @@ def human_question_figures(out: Path, manuals: Path) -> dict[str, Any]:
     command = [doctool, "evaluate", "--adapter", str(out / "adapter"), "--out", str(out / "human" / "report"),
                "--max-new-tokens", "64", "--bootstrap-samples", "2000"]
     for name, rows in sets.items():
-        # Every k-th question up to HUMAN_QUESTIONS_PER_SET: answering all ~250 twice costs 15 min here.
+        # Every k-th question up to HUMAN_QUESTIONS_PER_SET: answering all ~250 twice takes most of an hour here.
         rows = rows[:: max(1, len(rows) // HUMAN_QUESTIONS_PER_SET)][:HUMAN_QUESTIONS_PER_SET]
         if rows:
             path = out / "human" / f"{name}.jsonl"
