@@ -231,4 +231,5 @@ def test_the_report_says_in_plain_words_when_the_tuned_model_is_worse(
     markdown = (tmp_path / "report.md").read_text()
     assert "The tuned model answers these questions worse than the untuned base model" in markdown
     assert "floor of the cosine" in markdown
+    assert f"Only {len(facts)} questions in eval_heldout_questions, fewer than the 50" in markdown
     assert result.metrics["sets"]["eval_heldout_questions"]["tuned_vs_base"]["cosine"]["mean_difference"] < 0

@@ -20,6 +20,9 @@ VERDICT_PHRASES = {
 }
 # Verdicts that claim nothing, so there is nothing for the lexical scores to confirm.
 _NEUTRAL_VERDICTS = {"no clear difference", "too few questions"}
+# Below this many questions the headline set is called small in so many words: a 95% interval on fewer
+# questions is wide enough to hide a difference of 0.05 in mean cosine either way.
+RECOMMENDED_QUESTIONS = 50
 
 
 def pct(share: float) -> str:
@@ -52,6 +55,10 @@ def headline_paragraphs(metrics: Mapping[str, Any]) -> list[str]:
                           f"({diff['mean_difference']:+.3f} mean cosine, {certainty}).")
     if head != HELDOUT_QUESTIONS:
         paragraphs.append(f"No held-out questions on trained documents in this file; leading with {head}.")
+    if data["n"] < RECOMMENDED_QUESTIONS:
+        paragraphs.append(f"Only {data['n']} questions in {head}, fewer than the {RECOMMENDED_QUESTIONS} this "
+                          "verdict needs to be firm: read the interval below, not the mean; a larger corpus "
+                          "or more chunks gives more.")
     paragraphs += [
         f"Result on {head} ({data['role']}), {data['n']} questions: tuned mean cosine "
         f"{tuned['cosine']['mean']:.3f} (95% CI {ci(tuned['cosine']['mean_ci95'])}) against base "
