@@ -7,10 +7,12 @@ after the client's own retries, a missing key NotFound.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -65,12 +67,28 @@ def _is_missing(error: Exception) -> bool:
     return getattr(error, "code", "") in {"NoSuchKey", "NoSuchBucket", "NoSuchObject"}
 
 
-def get_object(uri: str, max_bytes: int) -> bytes:
-    """The object's bytes; LimitExceeded, before the body is fetched, when it is larger than max_bytes."""
+@contextlib.contextmanager
+def _reading(uri: str) -> Iterator[None]:
+    """The object store's failures of a read as domain errors: missing NOT_FOUND, others UNAVAILABLE; the
+    domain errors raised inside (limits, bad names) pass unchanged."""
     from minio.error import S3Error
 
-    bucket, key = split_uri(uri)
     try:
+        yield
+    except S3Error as error:
+        if _is_missing(error):
+            raise NotFound(f"no such object: {uri}") from None
+        raise _unavailable(uri, error) from None
+    except (NotFound, InvalidInput, LimitExceeded):
+        raise
+    except Exception as error:
+        raise _unavailable(uri, error) from None
+
+
+def get_object(uri: str, max_bytes: int) -> bytes:
+    """The object's bytes; LimitExceeded, before the body is fetched, when it is larger than max_bytes."""
+    bucket, key = split_uri(uri)
+    with _reading(uri):
         c = client()
         size = c.stat_object(bucket, key).size or 0
         if size > max_bytes:
@@ -81,14 +99,6 @@ def get_object(uri: str, max_bytes: int) -> bytes:
         finally:
             response.close()
             response.release_conn()
-    except S3Error as error:
-        if _is_missing(error):
-            raise NotFound(f"no such object: {uri}") from None
-        raise _unavailable(uri, error) from None
-    except (NotFound, InvalidInput, LimitExceeded):
-        raise
-    except Exception as error:
-        raise _unavailable(uri, error) from None
     if len(data) > max_bytes:  # replaced since the stat
         raise LimitExceeded(f"{uri} is over the limit of {max_bytes} bytes")
     return data
@@ -97,32 +107,23 @@ def get_object(uri: str, max_bytes: int) -> bytes:
 def download_object(uri: str, destination: Path, max_bytes: int) -> None:
     """Stream the object to `destination` (a temporary name, renamed when complete); stops and removes the
     partial file as soon as more than max_bytes arrive (an object replaced by a larger one meanwhile)."""
-    from minio.error import S3Error
-
     bucket, key = split_uri(uri)
     partial = destination.with_name(f".{destination.name}.part")
     try:
-        response = client().get_object(bucket, key)
-        try:
-            received = 0
-            with partial.open("wb") as handle:
-                for piece in response.stream(1 << 20):
-                    received += len(piece)
-                    if received > max_bytes:
-                        raise LimitExceeded(f"{uri} is over the limit of {max_bytes} bytes")
-                    handle.write(piece)
-        finally:
-            response.close()
-            response.release_conn()
-        os.replace(partial, destination)
-    except S3Error as error:
-        if _is_missing(error):
-            raise NotFound(f"no such object: {uri}") from None
-        raise _unavailable(uri, error) from None
-    except (NotFound, InvalidInput, LimitExceeded):
-        raise
-    except Exception as error:
-        raise _unavailable(uri, error) from None
+        with _reading(uri):
+            response = client().get_object(bucket, key)
+            try:
+                received = 0
+                with partial.open("wb") as handle:
+                    for piece in response.stream(1 << 20):
+                        received += len(piece)
+                        if received > max_bytes:
+                            raise LimitExceeded(f"{uri} is over the limit of {max_bytes} bytes")
+                        handle.write(piece)
+            finally:
+                response.close()
+                response.release_conn()
+            os.replace(partial, destination)
     finally:
         partial.unlink(missing_ok=True)
 
