@@ -79,8 +79,6 @@ def faq_questions(chunks: list[dict[str, Any]]) -> list[dict[str, str]]:
 
 def human_question_figures(out: Path, manuals: Path) -> dict[str, Any]:
     """Base vs tuned on the FAQs' own questions, split by whether their document was trained on."""
-    from doc2slm_extraction.extractor import Extractor  # noqa: F401 - fails early if extraction is absent
-
     doctool = str(Path(sys.executable).parent / "doc2slm")
     all_chunks = out / "human" / "all_chunks.jsonl"
     all_chunks.parent.mkdir(parents=True, exist_ok=True)
