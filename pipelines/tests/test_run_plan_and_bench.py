@@ -73,3 +73,14 @@ def test_the_faqs_own_questions_are_read_with_the_paragraph_that_answers_them() 
     assert [(q["question"], q["answer"]) for q in found] == [
         ("What is R-Forge?", "R-Forge offers a central platform for the development of R packages."),
         ("What is S-Plus?", "S-Plus is a value-added version of S sold by TIBCO Software Inc.")]
+
+
+def test_the_run_configures_its_qagen_service_with_the_teacher_it_uses(tmp_path: Path) -> None:
+    # QAGenService sends its key only to its configured teacher: the run's teacher must be that one.
+    from doc2slm_pipelines.local_stack import LocalStack
+
+    external = LocalStack(log_dir=tmp_path, start_teacher=False, external_teacher_base_url="https://llm.example/v1")
+    assert external.service_env()["DOC2SLM_TEACHER_BASE_URL"] == "https://llm.example/v1"
+    local = LocalStack(log_dir=tmp_path, teacher_port=18123)
+    assert local.service_env()["DOC2SLM_TEACHER_BASE_URL"] == local.teacher_base_url
+    assert ":18123/" in local.teacher_base_url
