@@ -43,6 +43,7 @@ class LocalRunOptions:
     # on and the validation slice stops it when it no longer helps.
     epochs: float = 12.0
     max_steps: int = 0
+    learning_rate: float = 0.0  # 0: the trainer's default
     max_length: int = 256
     batch_size: int = 4
     max_eval_questions: int = 200
@@ -61,6 +62,8 @@ class LocalRunOptions:
                                   "batch_size": self.batch_size, "checkpoint_every": 0 if self.max_steps else 25}
         if self.max_steps:
             values["max_steps"] = self.max_steps
+        if self.learning_rate:
+            values["learning_rate"] = self.learning_rate
         return json.dumps(values, sort_keys=True)
 
 

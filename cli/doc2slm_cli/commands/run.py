@@ -55,6 +55,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--epochs", type=float, default=d.epochs, help=f"training epochs (default {d.epochs})")
     parser.add_argument("--max-steps", type=int, default=d.max_steps,
                         help="cap on optimizer steps; 0 = from epochs (default 0)")
+    parser.add_argument("--learning-rate", type=float, default=d.learning_rate,
+                        help="peak AdamW learning rate; 0 = the trainer's default (2e-4)")
     parser.add_argument("--max-length", type=int, default=d.max_length,
                         help=f"training sequence length in tokens (default {d.max_length})")
     parser.add_argument("--max-eval-questions", type=int, default=d.max_eval_questions,
@@ -122,7 +124,8 @@ def run_command(args: argparse.Namespace) -> int:
     options = LocalRunOptions(
         max_chunks=args.max_chunks, pairs_per_chunk=args.pairs_per_chunk,
         questions_per_answer=args.questions_per_answer, generation_mode=args.generation_mode,
-        epochs=args.epochs, max_steps=args.max_steps, max_length=args.max_length,
+        epochs=args.epochs, max_steps=args.max_steps, learning_rate=args.learning_rate,
+        max_length=args.max_length,
         max_eval_questions=args.max_eval_questions, max_new_tokens=args.max_new_tokens,
         teacher_base_url=args.teacher_base_url, teacher_model=args.teacher_model, base_model=args.base_model,
         serving_port=args.serving_port, extra=parse_parameters(args.set))
