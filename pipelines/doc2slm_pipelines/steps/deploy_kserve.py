@@ -41,7 +41,8 @@ def new_inference_service(name: str, namespace: str, *, adapter_uri: str, adapte
         "containers": [{
             "name": PREDICTOR_CONTAINER, "image": image,
             "args": [f"--served-name={name}", f"--base-model={base_model or 'bundled'}",
-                     f"--adapter={adapter_name}=/mnt/models", "--http-port=8080", "--grpc-port=8081"],
+                     f"--adapter={adapter_name}=/mnt/models", "--host=0.0.0.0", "--http-port=8080",
+                     "--grpc-port=8081"],
             "env": [{"name": "STORAGE_URI", "value": adapter_uri},
                     {"name": "HF_HUB_OFFLINE", "value": "1"}, {"name": "TRANSFORMERS_OFFLINE", "value": "1"},
                     *policy.scratch_env()],

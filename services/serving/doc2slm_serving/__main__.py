@@ -23,6 +23,7 @@ def add_serving_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--adapter", action="append", metavar="NAME=PATH",
                         help="serve a LoRA adapter under NAME (repeatable; PATH may be s3://...)")
     parser.add_argument("--served-name", help="the base model's name in requests")
+    parser.add_argument("--host", help="address to listen on (default 127.0.0.1; 0.0.0.0 in the image)")
     parser.add_argument("--http-port", type=int, help="HTTP port (default 8080)")
     parser.add_argument("--grpc-port", type=int, help="v2 gRPC port (default 8081)")
     parser.add_argument("--device", help="auto, cpu, cuda or cuda:N")
@@ -39,7 +40,7 @@ def add_serving_arguments(parser: argparse.ArgumentParser) -> None:
 def settings_from_args(args: argparse.Namespace) -> ServingSettings:
     return load_settings(
         ServingSettings, base_model=args.base_model, adapters=args.adapter or None,
-        served_name=args.served_name, http_port=args.http_port, grpc_port=args.grpc_port,
+        served_name=args.served_name, host=args.host, http_port=args.http_port, grpc_port=args.grpc_port,
         device=args.device, max_batch_size=args.max_batch_size, max_queue=args.max_queue,
         torch_threads=args.torch_threads, models_dir=args.models_dir, max_body_bytes=args.max_body_bytes,
         max_prompt_chars=args.max_prompt_chars, max_tokens_limit=args.max_tokens_limit,

@@ -3,9 +3,10 @@
 What KServe 0.21's `ModelServer.start` does, and why it is used as is: it registers the models that are
 ready (so the engine loads first, and readiness is only reported after load), builds its REST server
 from the module-level FastAPI app `kserve.model_server.app` (our OpenAI router is mounted on it before
-start; KServe's own OpenAI routes are skipped without vllm), starts its v2 gRPC server, installs
-SIGINT/SIGTERM/SIGQUIT handlers and runs everything in `asyncio.run`. `workers` stays 1: more would
-fork a copy of the model per process. It binds 0.0.0.0 / [::] as in a pod; Prometheus metrics
+start; KServe's own OpenAI routes are skipped without vllm), installs SIGINT/SIGTERM/SIGQUIT
+handlers and runs everything in `asyncio.run`; the v2 gRPC server is started beside it on the same address
+(listeners.py: KServe binds 0.0.0.0 / [::], doc2slm binds settings.host, 127.0.0.1 unless told otherwise).
+`workers` stays 1: more would fork a copy of the model per process. Prometheus metrics
 (KServe's plus the gauges below) are on /metrics of the HTTP port.
 """
 
@@ -65,13 +66,22 @@ def _export_gauges(engine: GenerationEngine) -> None:
         Gauge(name, description).set_function(read)
 
 
-def _model_server_class() -> type:
+def _model_server_class(host: str, max_message_bytes: int) -> type:
     import kserve
+    from kserve import model_server
 
     from doc2slm_serving.admin import LockedRepository
+    from doc2slm_serving.listeners import bind_rest, grpc_listener, serve_grpc
 
     class ModelServer(kserve.ModelServer):  # type: ignore[misc]
-        """KServe's server; its shutdown may unload the models the repository otherwise keeps."""
+        """KServe's server on doc2slm's address; its shutdown may unload the models the repository keeps.
+        Built with enable_grpc=False: the v2 gRPC listener is started here, on the same address."""
+
+        async def _serve(self) -> None:
+            bind_rest(self._rest_server, host)
+            self._grpc_server = grpc_listener(self, model_server.args)
+            self.servers.append(serve_grpc(self._grpc_server, host, self.max_threads, max_message_bytes))
+            await super()._serve()
 
         def stop(self, sig: int) -> None:
             if isinstance(self.registered_models, LockedRepository):
@@ -91,8 +101,8 @@ def serve(prepared: Prepared) -> None:
     from doc2slm_serving.openai_api import OpenAIRoutes
     from doc2slm_serving.predictor import TextGenerationModel
 
-    _ModelServer = _model_server_class()
     settings, models = prepared.settings, prepared.models
+    _ModelServer = _model_server_class(settings.host, settings.max_body_bytes)
     repository = LockedRepository()
     app = model_server.app
     # Mounted before ModelServer.start adds KServe's routes, so these answer first for the same paths.
@@ -101,11 +111,9 @@ def serve(prepared: Prepared) -> None:
     install_rest_handlers(app, settings.retry_after_s)
     # Under every route, KServe's included: a body is refused by size or lateness before a handler runs.
     app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes, timeout_s=settings.request_timeout_s)
-    # KServe's gRPC server reads its message limit from its own parsed arguments when it starts.
-    model_server.args.grpc_max_receive_message_length = settings.max_body_bytes
     _export_gauges(prepared.engine)
     server = _ModelServer(http_port=settings.http_port, grpc_port=settings.grpc_port, workers=1,
-                          enable_grpc=True, enable_docs_url=False, registered_models=repository)
+                          enable_grpc=False, enable_docs_url=False, registered_models=repository)
 
     def predictor(name: str) -> TextGenerationModel:
         model = TextGenerationModel(name, models, settings)
@@ -114,8 +122,8 @@ def serve(prepared: Prepared) -> None:
 
     # Adapters added while serving become KServe models too (v1, v2 and gRPC see them).
     models.on_added(lambda name: server.register_model(predictor(name)))
-    log.info("serving %s on HTTP :%d, gRPC :%d", ", ".join(models.names()), settings.http_port,
-             settings.grpc_port)
+    log.info("serving %s on HTTP %s:%d, gRPC %s:%d", ", ".join(models.names()), settings.host,
+             settings.http_port, settings.host, settings.grpc_port)
     try:
         server.start([predictor(name) for name in models.names()])
     finally:

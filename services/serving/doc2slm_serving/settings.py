@@ -28,6 +28,9 @@ class ServingSettings(Doc2slmSettings):
         "/mnt/models", description="KServe storage-initializer directory scanned for adapters at start")
     default_adapter_name: str = Field(
         "adapter", description="name of the adapter when models_dir itself holds a single adapter")
+    # Like the gRPC services: a server started on a laptop stays off the network unless told otherwise;
+    # the image sets DOC2SLM_HOST=0.0.0.0, as a pod must.
+    host: str = Field("127.0.0.1", min_length=1, description="address the HTTP and gRPC listeners bind")
     http_port: int = Field(SERVING_HTTP_PORT, ge=0, le=65535, description="HTTP port (v1, v2, OpenAI)")
     grpc_port: int = Field(SERVING_GRPC_PORT, ge=0, le=65535, description="v2 gRPC port")
     device: str = Field("auto", description="torch device: auto (cuda when present), cpu, cuda, cuda:N")

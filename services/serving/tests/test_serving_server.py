@@ -202,3 +202,30 @@ def test_requests_beyond_the_queue_get_429_and_the_server_survives(server: Runni
     metrics = httpx.get(f"{server.http}/metrics", timeout=10).text
     assert "doc2slm_serving_rejected" in metrics
     assert post(0).status_code == 200
+
+
+def listening_addresses(port: int) -> set[str]:
+    """Local addresses with a listening TCP socket on `port`, read from the kernel's tables."""
+    import ipaddress
+    from pathlib import Path
+
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, port_hex = local.split(":")
+            if state != "0A" or int(port_hex, 16) != port:  # 0A: LISTEN
+                continue
+            # Each 32-bit word is stored in host (little-endian) order.
+            raw = b"".join(bytes.fromhex(address[i:i + 8])[::-1] for i in range(0, len(address), 8))
+            ip = ipaddress.ip_address(raw)
+            mapped = getattr(ip, "ipv4_mapped", None)  # gRPC binds IPv4 as ::ffff:a.b.c.d on a v6 socket
+            found.add(str(mapped or ip))
+    return found
+
+
+def test_http_and_grpc_listen_on_loopback_unless_told_otherwise(server: RunningServer) -> None:
+    """A predictor started on a laptop (no --host, no DOC2SLM_HOST) is not reachable from the network;
+    the image and the InferenceService pass --host=0.0.0.0, as a pod must."""
+    assert listening_addresses(server.http_port) == {"127.0.0.1"}
+    assert listening_addresses(server.grpc_port) == {"127.0.0.1"}
