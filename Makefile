@@ -67,7 +67,7 @@ bench-extract: venv proto
 	fi
 
 bench-qagen: venv proto
-	$(PY) -m doc2slm_qagen.bench
+	$(PY) -m tests.benchmarks.qagen
 
 bench-embed: venv proto
 	$(PY) -m doc2slm_embedding.bench

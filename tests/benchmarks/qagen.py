@@ -2,14 +2,14 @@
 
 The teacher is the tests' OpenAI-compatible server on loopback (tests/support/fault_teacher.py) with no
 faults and a fixed reply latency, so the figures measure qagen's own concurrency and overhead, not a
-model. Run from the repository root (the Makefile does).
+model. It lives beside the tests, not in the shipped package, because that teacher is test code:
+`python -m tests.benchmarks.qagen` from the repository root (the Makefile does).
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib.util
 import multiprocessing
 import tempfile
 import time
@@ -20,6 +20,8 @@ from doc2slm_qagen import factory
 from doc2slm_qagen.generate import RunSummary
 from doc2slm_qagen.records import ChunkRecord
 from doc2slm_qagen.settings import QAGenSettings
+
+from tests.support.fault_teacher import FaultSchedule, FaultTeacher
 
 TARGET_RATIO = 6.0
 _WORDS = ["pump", "valve", "gearbox", "filter", "sensor", "relay", "boiler", "turbine", "fan", "compressor",
@@ -56,8 +58,6 @@ def measure(base_url: str, concurrency: int, chunks: list[ChunkRecord], cache_di
 
 def _serve_teacher(latency_s: float, conn: Connection) -> None:
     """The teacher in its own process, so that its HTTP handling does not share qagen's interpreter lock."""
-    from tests.support.fault_teacher import FaultSchedule, FaultTeacher
-
     with FaultTeacher(FaultSchedule(latency_s=latency_s)) as teacher:
         conn.send(teacher.base_url)
         conn.recv()  # until the benchmark says stop
@@ -68,9 +68,6 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.3, help="teacher reply latency in seconds")
     parser.add_argument("--chunks", type=int, default=24, help="chunks per concurrency level (x3 at 8)")
     args = parser.parse_args()
-    if importlib.util.find_spec("tests.support.fault_teacher") is None:
-        raise SystemExit("run from the repository root (make bench-qagen): the benchmark teacher lives in "
-                         "tests/support/fault_teacher.py")
     parent, child = multiprocessing.Pipe()
     server = multiprocessing.Process(target=_serve_teacher, args=(args.latency, child), daemon=True)
     server.start()
