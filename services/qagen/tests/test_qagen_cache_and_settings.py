@@ -12,9 +12,9 @@ from doc2slm_common.config import ConfigError, load_settings
 from doc2slm_qagen.cache import TeacherCache, cache_key
 from doc2slm_qagen.records import ChunkRecord, PairRecord
 from doc2slm_qagen.settings import QAGenSettings
-from qagen_testkit import make_chunks, run_all, settings_for
 
 from tests.support.fault_teacher import FaultTeacher
+from tests.support.qagen_testkit import make_chunks, run_all, settings_for
 from tests.support.s3_server import S3Server
 
 

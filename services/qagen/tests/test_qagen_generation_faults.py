@@ -9,9 +9,9 @@ import pytest
 from doc2slm_common.errors import UpstreamUnavailable
 from doc2slm_qagen.chunkwork import MALFORMED_CODE, ChunkFailure
 from doc2slm_qagen.records import ChunkRecord, PairRecord
-from qagen_testkit import TEXTS, run_all, settings_for
 
 from tests.support.fault_teacher import Fault, FaultSchedule, FaultTeacher
+from tests.support.qagen_testkit import TEXTS, run_all, settings_for
 
 
 def pairs_of(events: list[object]) -> list[PairRecord]:
@@ -103,7 +103,7 @@ def test_a_rerun_on_the_same_chunks_makes_no_teacher_call(chunks: list[ChunkReco
 
 
 def test_the_same_pairs_come_out_at_any_concurrency(tmp_path: Path) -> None:
-    from qagen_testkit import make_chunks
+    from tests.support.qagen_testkit import make_chunks
 
     chunks = make_chunks([*TEXTS, TEXTS[0]], docs=3)  # the last chunk repeats the first one's questions
     chunks[-1] = ChunkRecord(chunks[-1].doc_id, "repeat", chunks[-1].text)

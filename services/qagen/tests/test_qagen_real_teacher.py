@@ -19,7 +19,8 @@ from doc2slm_common.local_services import free_port
 from doc2slm_qagen.chunkwork import ChunkFailure
 from doc2slm_qagen.records import ChunkRecord, PairRecord
 from doc2slm_qagen.settings import LOCAL_TEACHER_MODEL
-from qagen_testkit import run_all, settings_for
+
+from tests.support.qagen_testkit import run_all, settings_for
 
 pytestmark = pytest.mark.slow
 

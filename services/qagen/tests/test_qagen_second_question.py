@@ -14,9 +14,9 @@ from doc2slm_qagen import prompts
 from doc2slm_qagen.chunkwork import SECOND_QUESTION_TEMPERATURE, SECOND_QUESTION_TRIES
 from doc2slm_qagen.records import ChunkRecord, PairRecord
 from doc2slm_qagen.split import SplitConfig, split_pairs
-from qagen_testkit import TEXTS, SecondQuestionTeacher, make_chunks, run_all, settings_for
 
 from tests.support.fault_teacher import paraphrase_for, question_for
+from tests.support.qagen_testkit import TEXTS, SecondQuestionTeacher, make_chunks, run_all, settings_for
 
 OFF_TOPIC = "What is the capital of France?"
 

@@ -15,9 +15,9 @@ from doc2slm_common.server import ServerSettings, start_server
 from doc2slm_qagen.prompts import Mode, prompt_version
 from doc2slm_qagen.records import ChunkRecord
 from doc2slm_qagen.service import build_binding
-from qagen_testkit import TEXTS, SecondQuestionTeacher, make_chunks, settings_for
 
 from tests.support.fault_teacher import FaultTeacher
+from tests.support.qagen_testkit import TEXTS, SecondQuestionTeacher, make_chunks, settings_for
 
 
 @pytest.fixture(scope="module")

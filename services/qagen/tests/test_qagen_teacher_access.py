@@ -21,9 +21,9 @@ from doc2slm_common.server import ServerSettings, start_server
 from doc2slm_qagen.cache import cache_key
 from doc2slm_qagen.service import build_binding
 from doc2slm_qagen.settings import QAGenSettings
-from qagen_testkit import TEXTS, make_chunks, run_all, settings_for
 
 from tests.support.fault_teacher import FaultSchedule, FaultTeacher
+from tests.support.qagen_testkit import TEXTS, make_chunks, run_all, settings_for
 
 KEY = "sk-server-secret-14"
 PLANTED = json.dumps({"pairs": [{"question": "How often must the X-200 pump be serviced?",
