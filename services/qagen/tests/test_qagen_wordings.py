@@ -10,9 +10,9 @@ from doc2slm_qagen import prompts
 from doc2slm_qagen.chunkwork import wording_sampling
 from doc2slm_qagen.prompts import Mode
 from doc2slm_qagen.records import ChunkRecord
-from qagen_testkit import run_all, settings_for
 
 from tests.support.fault_teacher import FaultSchedule, FaultTeacher
+from tests.support.qagen_testkit import run_all, settings_for
 
 
 def test_each_framing_shows_other_examples_and_one_asks_in_reverse() -> None:
@@ -55,6 +55,17 @@ def test_contents_lines_are_never_offered_as_answers() -> None:
              "The R core team reads every bug report sent to the bug tracker within a week.")
     assert prompts.answer_candidates(chunk, 3) == [
         "The R core team reads every bug report sent to the bug tracker within a week."]
+
+
+def test_questions_and_cross_references_are_never_offered_as_answers() -> None:
+    """Seen on the Debian FAQ and the R FAQ: a numbered question heading and a pointer to another section
+    were picked as answer sentences, and the teacher wrote questions whose answer was a question."""
+    chunk = ("14.4 Can I put my commercial program in a Debian package so that it installs on any system? "
+             "See Section 3.3 [What are the differences between R and S?], page 12, for further details. "
+             "For more information about all possible fields a package can have, please see the Policy Manual. "
+             "Commercial programs may be packaged for Debian as long as their licence allows redistribution.")
+    assert prompts.answer_candidates(chunk, 4) == [
+        "Commercial programs may be packaged for Debian as long as their licence allows redistribution."]
 
 
 def test_qa_mode_writes_pairs_from_each_rewritten_view_of_a_chunk(tmp_path: Path) -> None:
