@@ -38,7 +38,8 @@ def start_local_serving(adapter_uri: str, work_uri: str, *, model_name: str, ada
     # Each adapter is a KServe model of its own: ready once the base and the adapter are loaded.
     running = supervisor.start(ProcessSpec(
         name="local serving", command=command, ready=http_ok(f"{base_url}/v2/models/{adapter_name}/ready"),
-        ports=[http_port, http_port + 1], host=host, log_path=log_path, own_group=True))
+        ports=[http_port, http_port + 1], host=host, log_path=log_path, own_group=True,
+        outlives_parent=True))
     supervisor.wait_ready(timeout_s)  # stops it on a failure
     # It outlives this step: `doc2slm run` (or the user) stops it by the pid on the deploy card.
     supervisor.release(running)

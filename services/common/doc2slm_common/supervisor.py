@@ -115,6 +115,10 @@ class ProcessSpec:
     env: Mapping[str, str] | None = None
     # Its own process group, so stopping it reaches the workers it starts (the predictor's).
     own_group: bool = False
+    # False: the kernel sends it SIGTERM when the process that started it dies, even by SIGKILL, which no
+    # handler sees (a `kill -9` of `doc2slm run` used to leave the services and the teacher listening, and
+    # the next run failed on "port in use"). True only for what is handed over by pid (the local predictor).
+    outlives_parent: bool = False
 
 
 @dataclass
@@ -174,6 +178,19 @@ def stop_pid(pid: int, grace_s: float = STOP_GRACE_S, group: bool = True) -> boo
     return True
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child between fork and exec: ask Linux for SIGTERM when the parent dies (no-op elsewhere).
+    The signal follows the thread that forked; the supervisor starts processes from the thread that owns
+    them for their lifetime (the main thread of `doc2slm run` and `services up`)."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 @dataclass
 class Supervisor:
     """Processes started together and stopped together; a context manager stops them on any exit."""
@@ -183,15 +200,15 @@ class Supervisor:
     def start(self, spec: ProcessSpec) -> Running:
         check_ports(spec.name, spec.host, spec.ports)
         env = {**os.environ, **(spec.env or {})}
+        options = {"env": env, "stderr": subprocess.STDOUT, "start_new_session": spec.own_group,
+                   "stdin": subprocess.DEVNULL, "preexec_fn": None if spec.outlives_parent else _die_with_parent}
         if spec.log_path is not None:
             spec.log_path.parent.mkdir(parents=True, exist_ok=True)
             with spec.log_path.open("ab") as log_file:
-                process = subprocess.Popen(list(spec.command), env=env, stdout=log_file, stderr=subprocess.STDOUT,
-                                           start_new_session=spec.own_group, stdin=subprocess.DEVNULL)
+                process = subprocess.Popen(list(spec.command), stdout=log_file, **options)  # type: ignore[call-overload]
         else:
             out = subprocess.PIPE if spec.echo else subprocess.DEVNULL
-            process = subprocess.Popen(list(spec.command), env=env, stdout=out, stderr=subprocess.STDOUT,
-                                       start_new_session=spec.own_group, stdin=subprocess.DEVNULL)
+            process = subprocess.Popen(list(spec.command), stdout=out, **options)  # type: ignore[call-overload]
             if spec.echo is not None and process.stdout is not None:
                 threading.Thread(target=_echo_lines, args=(process.stdout, spec.name, spec.echo),
                                  name=f"log-{spec.name}", daemon=True).start()

@@ -72,3 +72,46 @@ def test_a_taken_port_is_refused_before_starting() -> None:
             Supervisor().start(http_server(port))
     assert raised.value.code == StatusCode.FAILED_PRECONDITION
     assert raised.value.message.startswith(f"port {port} on 127.0.0.1 is already in use, so web cannot start")
+
+
+_PARENT = """
+import sys, time
+from doc2slm_common.supervisor import ProcessSpec, Supervisor, http_ok
+supervisor = Supervisor()
+for port, outlives in ((int(sys.argv[1]), False), (int(sys.argv[2]), True)):
+    supervisor.start(ProcessSpec(name=f"web{port}", command=[sys.executable, "-m", "http.server", "--bind",
+                                 "127.0.0.1", str(port)], ready=http_ok(f"http://127.0.0.1:{port}/"),
+                                 ports=[port], own_group=True, outlives_parent=outlives))
+supervisor.wait_ready(60)
+print("ready", flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the parent-death signal is Linux's")
+def test_a_killed_parent_takes_its_servers_with_it_but_not_a_handed_over_one() -> None:
+    """`kill -9` of `doc2slm run` runs no handler: the kernel must stop what it started, in their own
+    process groups too, while the deployed predictor (handed over by pid) stays up."""
+    import os
+    import signal
+    import subprocess
+
+    started_port, handed_over_port = free_port(), free_port()
+    parent = subprocess.Popen([sys.executable, "-c", _PARENT, str(started_port), str(handed_over_port)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None and parent.stdout.readline().strip() == "ready"
+        parent.kill()
+        parent.wait()
+        deadline = time.monotonic() + 20
+        while not port_is_free("127.0.0.1", started_port) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert port_is_free("127.0.0.1", started_port), "the started server outlived its killed parent"
+        assert not port_is_free("127.0.0.1", handed_over_port), "the handed-over server died with the parent"
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+        output = subprocess.run(["pgrep", "-f", f"http.server --bind 127.0.0.1 {handed_over_port}"],
+                                capture_output=True, text=True).stdout.split()
+        for pid in output:
+            os.kill(int(pid), signal.SIGTERM)
