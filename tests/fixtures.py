@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.support.s3_server import S3Server
+
+if TYPE_CHECKING:
+    from doc2slm_common.server import RunningServer
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -49,3 +53,39 @@ def tiny_base_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tokenizer = AutoTokenizer.from_pretrained(str(resolve_base_model(None)))
     build_random_model_dir(target, tiny_shape, tokenizer)
     return target
+
+
+@pytest.fixture(scope="session")
+def embedding_service() -> Iterator[str]:
+    """A real EmbeddingService (the bundled MiniLM, loaded in this process) on a free loopback port: its
+    address. Imported here, not at the top, so tests that need no model load no torch."""
+    from doc2slm_common.client import wait_for_serving
+    from doc2slm_common.contracts import EMBEDDING
+    from doc2slm_common.server import ServerSettings, start_server
+    from doc2slm_embedding.encoder import load_encoder
+    from doc2slm_embedding.service import binding_for
+
+    running = start_server([binding_for(load_encoder())], ServerSettings(port=0))
+    address = f"127.0.0.1:{running.port}"
+    wait_for_serving(address, EMBEDDING.full_name, timeout_s=60)
+    yield address
+    running.stop(0)
+
+
+def start_scoring(embedding_address: str, **settings: object) -> RunningServer:
+    """A real ScoringService on a free loopback port that embeds through the EmbeddingService at
+    `embedding_address`; `settings` are ScoringSettings fields (thresholds, resamples, limits)."""
+    from doc2slm_common.server import ServerSettings, start_server
+    from doc2slm_scoring.service import build_binding
+    from doc2slm_scoring.settings import ScoringSettings
+
+    return start_server([build_binding(ScoringSettings(embedding_address=embedding_address, **settings))],
+                        ServerSettings(port=0))
+
+
+@pytest.fixture(scope="session")
+def scoring_service(embedding_service: str) -> Iterator[str]:
+    """A real ScoringService with its default settings, embedding through `embedding_service`: its address."""
+    running = start_scoring(embedding_service)
+    yield f"127.0.0.1:{running.port}"
+    running.stop(0)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Protocol
 
 import grpc
+import numpy as np
 from doc2slm.v1 import scoring_pb2, scoring_pb2_grpc
 from doc2slm_common import storage
 from doc2slm_common.contracts import SCORING
@@ -26,8 +28,18 @@ _BUCKETS = {
 }
 
 
+class Embedder(Protocol):
+    """Where text pairs and reports get their vectors: EmbeddingClient in the service; `doc2slm evaluate`
+    without a server hands the servicer an in-process encoder, which has the same two members."""
+
+    @property
+    def model_name(self) -> str: ...
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
 class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
-    def __init__(self, settings: ScoringSettings, embedding: EmbeddingClient) -> None:
+    def __init__(self, settings: ScoringSettings, embedding: Embedder) -> None:
         self.settings = settings
         self.embedding = embedding
 
@@ -121,6 +133,11 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
     def BuildReport(
         self, request: scoring_pb2.BuildReportRequest, context: grpc.ServicerContext
     ) -> scoring_pb2.BuildReportResponse:
+        return self.report(request)
+
+    def report(self, request: scoring_pb2.BuildReportRequest) -> scoring_pb2.BuildReportResponse:
+        """BuildReport without a server: `doc2slm evaluate` runs its request through this in-process, so its
+        report reads the same request with the same settings as the service's."""
         if not request.answers_uri or not request.out_uri:
             raise InvalidInput("answers_uri and out_uri are both required")
         result = build_report(
@@ -134,9 +151,14 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         )
 
 
+def embedding_client(settings: ScoringSettings) -> EmbeddingClient:
+    """The client of the EmbeddingService at `settings.embedding_address`, with the settings' limits."""
+    return EmbeddingClient(settings.embedding_address, settings.embedding_deadline_s,
+                           settings.embedding_batch_texts, settings.embedding_connect_timeout_s)
+
+
 def build_binding(settings: ScoringSettings) -> ServiceBinding:
-    embedding = EmbeddingClient(settings.embedding_address, settings.embedding_deadline_s,
-                                settings.embedding_batch_texts, settings.embedding_connect_timeout_s)
+    embedding = embedding_client(settings)
     return ServiceBinding(
         contract=SCORING,
         add_to_server=scoring_pb2_grpc.add_ScoringServiceServicer_to_server,

@@ -13,34 +13,22 @@ import grpc
 import numpy as np
 import pytest
 from doc2slm.v1 import embedding_pb2, scoring_pb2, scoring_pb2_grpc
-from doc2slm_common.client import open_channel, unary, wait_for_serving
-from doc2slm_common.contracts import EMBEDDING
-from doc2slm_common.server import RunningServer, ServerSettings, start_server
+from doc2slm_common.client import open_channel, unary
+from doc2slm_common.server import RunningServer
 from doc2slm_common.storage import write_jsonl
-from doc2slm_embedding.encoder import SentenceEncoder
-from doc2slm_embedding.service import binding_for
-from doc2slm_scoring.service import build_binding
-from doc2slm_scoring.settings import ScoringSettings
 
-
-@pytest.fixture(scope="module")
-def embedding_server(minilm: SentenceEncoder) -> Iterator[RunningServer]:
-    running = start_server([binding_for(minilm)], ServerSettings(port=0))
-    wait_for_serving(f"127.0.0.1:{running.port}", EMBEDDING.full_name, timeout_s=30)
-    yield running
-    running.stop(0)
+from tests.fixtures import start_scoring
 
 
 def scoring_server(embedding_address: str, **settings: object) -> RunningServer:
     options = {"max_pairs_per_request": 40, "max_bootstrap_samples": 5000, "bootstrap_samples": 300,
                "embedding_batch_texts": 7, "embedding_connect_timeout_s": 2.0, **settings}
-    return start_server([build_binding(ScoringSettings(embedding_address=embedding_address, **options))],
-                        ServerSettings(port=0))
+    return start_scoring(embedding_address, **options)
 
 
 @pytest.fixture(scope="module")
-def stub(embedding_server: RunningServer) -> Iterator[scoring_pb2_grpc.ScoringServiceStub]:
-    running = scoring_server(f"127.0.0.1:{embedding_server.port}")
+def stub(embedding_service: str) -> Iterator[scoring_pb2_grpc.ScoringServiceStub]:
+    running = scoring_server(embedding_service)
     with open_channel(f"127.0.0.1:{running.port}") as channel:
         yield scoring_pb2_grpc.ScoringServiceStub(channel)
     running.stop(0)
