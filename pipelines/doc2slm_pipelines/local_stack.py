@@ -48,14 +48,18 @@ class LocalStack:
         On a failure everything started is stopped and ProcessFailed says which and where its log is."""
         if self.start_teacher:
             self.supervisor.start(self._teacher_spec())
-        services = LocalServices(ports=self.ports, log_dir=self.log_dir, env=self.service_env(),
-                                 supervisor=self.supervisor)
         try:
-            services.start(timeout_s=TEACHER_START_TIMEOUT_S, on_ready=on_ready)
+            self.services().start(timeout_s=TEACHER_START_TIMEOUT_S, on_ready=on_ready)
         except BaseException:
             self.stop()
             raise
         return self
+
+    def services(self) -> LocalServices:
+        """The four services on this run's ports; LocalServices points scoring at the embedding service
+        among them, so the evaluate step's report embeds through this run's embedding port."""
+        return LocalServices(ports=self.ports, log_dir=self.log_dir, env=self.service_env(),
+                             supervisor=self.supervisor)
 
     def service_env(self) -> dict[str, str]:
         env = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}

@@ -84,3 +84,14 @@ def test_the_run_configures_its_qagen_service_with_the_teacher_it_uses(tmp_path:
     local = LocalStack(log_dir=tmp_path, teacher_port=18123)
     assert local.service_env()["DOC2SLM_TEACHER_BASE_URL"] == local.teacher_base_url
     assert ":18123/" in local.teacher_base_url
+
+
+def test_the_run_configures_its_scoring_service_with_its_embedding_service(tmp_path: Path) -> None:
+    # The evaluate step's report is built by scoring, which embeds through the run's embedding port.
+    from doc2slm_common.contracts import EMBEDDING, SCORING
+    from doc2slm_pipelines.local_stack import LocalStack
+
+    moved = LocalStack(log_dir=tmp_path, ports={"embedding": 61053, "scoring": 61054}).services()
+    assert moved.env_of(SCORING)["DOC2SLM_EMBEDDING_ADDRESS"] == "127.0.0.1:61053"
+    assert "DOC2SLM_EMBEDDING_ADDRESS" not in moved.env_of(EMBEDDING)
+    assert LocalStack(log_dir=tmp_path).services().env_of(SCORING)["DOC2SLM_EMBEDDING_ADDRESS"] == "127.0.0.1:50053"

@@ -1,5 +1,6 @@
-"""`doc2slm services up`: four healthy services in the foreground, their log lines on its output prefixed
-by their names, stopped by SIGTERM within 10 s, and one status line naming the port when one is taken."""
+"""`doc2slm services up`: four healthy services in the foreground, scoring wired to the embedding service
+started beside it, their log lines on its output prefixed by their names, stopped by SIGTERM within 10 s,
+and one status line naming the port when one is taken."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import sys
 import time
 from pathlib import Path
 
+from doc2slm.v1 import scoring_pb2, scoring_pb2_grpc
 from doc2slm_common import client
-from doc2slm_common.contracts import ALL_SERVICES, ServiceContract
+from doc2slm_common.contracts import ALL_SERVICES, SCORING, ServiceContract
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from tests.support.s3_server import free_port
@@ -45,6 +47,11 @@ def test_services_up_serves_four_and_stops_on_sigterm() -> None:
             address = f"127.0.0.1:{ports[contract.short_name]}"
             client.wait_for_serving(address, contract.full_name, timeout_s=240)
             assert contract.full_name in reflected_services(address)
+        # Text pairs are embedded by the embedding service on its moved port, not on the contract's.
+        with client.open_channel(f"127.0.0.1:{ports[SCORING.short_name]}") as channel:
+            reply = client.unary(scoring_pb2_grpc.ScoringServiceStub(channel).ScorePairs, scoring_pb2.ScorePairsRequest(
+                texts=[scoring_pb2.TextPair(candidate="The pump runs.", reference="The pump is running.")]))
+        assert reply.embedding_model and reply.scores[0].cosine > 0.5
         started = time.monotonic()
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=15)

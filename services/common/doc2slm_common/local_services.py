@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from doc2slm_common.contracts import ALL_SERVICES, ServiceContract
+from doc2slm_common.contracts import ALL_SERVICES, EMBEDDING, SCORING, ServiceContract
 from doc2slm_common.supervisor import (
     LOOPBACK,
     STOP_GRACE_S,
@@ -49,19 +49,29 @@ class LocalServices:
     def addresses(self) -> dict[str, str]:
         return {c.short_name: f"{self.host}:{self.port_of(c)}" for c in self.contracts}
 
+    def probe_host(self) -> str:
+        """Where this machine reaches the services: loopback when they listen on every address."""
+        return LOOPBACK if self.host in ("0.0.0.0", "") else self.host
+
+    def env_of(self, contract: ServiceContract) -> dict[str, str]:
+        """The service's environment. ScoringService embeds through the EmbeddingService started beside it,
+        wherever its port was moved, rather than through its default address (the contract port, where
+        another run's service may be listening); an address in `env` still wins."""
+        if contract == SCORING and EMBEDDING in self.contracts:
+            return {"DOC2SLM_EMBEDDING_ADDRESS": f"{self.probe_host()}:{self.port_of(EMBEDDING)}", **self.env}
+        return dict(self.env)
+
     def spawn(self) -> None:
         """Start every service without waiting (wait_ready waits), so they load side by side."""
         for contract in self.contracts:
             port = self.port_of(contract)
-            # Probe over loopback when the services listen on every address.
-            probe_host = LOOPBACK if self.host in ("0.0.0.0", "") else self.host
             self.supervisor.start(ProcessSpec(
                 name=contract.short_name,
                 command=[sys.executable, "-m", f"doc2slm_{contract.short_name}", "--host", self.host,
                          "--port", str(port)],
-                ready=grpc_serving(f"{probe_host}:{port}", contract.full_name), ports=[port], host=self.host,
+                ready=grpc_serving(f"{self.probe_host()}:{port}", contract.full_name), ports=[port], host=self.host,
                 log_path=self.log_dir / f"{contract.short_name}.log" if self.log_dir else None,
-                echo=self.echo, env=self.env))
+                echo=self.echo, env=self.env_of(contract)))
 
     def start(self, timeout_s: float = START_TIMEOUT_S,
               on_ready: Callable[[str], None] = lambda name: None) -> dict[str, str]:
