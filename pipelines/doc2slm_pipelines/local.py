@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from doc2slm_common import storage
-from doc2slm_common.contracts import EMBEDDING, EXTRACTION, QAGEN
+from doc2slm_common.contracts import EXTRACTION, QAGEN, SCORING
 from doc2slm_common.errors import InvalidInput
 
 log = logging.getLogger("doc2slm.local")
@@ -75,7 +75,7 @@ def local_arguments(docs_uri: str, work_uri: str, options: LocalRunOptions,
         "docs_uri": storage.to_uri(docs_uri), "work_uri": storage.to_uri(work_uri),
         "extraction_address": loopback(ports.get(EXTRACTION.short_name, EXTRACTION.port)),
         "qagen_address": loopback(ports.get(QAGEN.short_name, QAGEN.port)),
-        "embedding_address": loopback(ports.get(EMBEDDING.short_name, EMBEDDING.port)),
+        "scoring_address": loopback(ports.get(SCORING.short_name, SCORING.port)),
         "max_chunks": options.max_chunks, "pairs_per_chunk": options.pairs_per_chunk,
         "questions_per_answer": options.questions_per_answer,
         "generation_mode": options.generation_mode, "teacher_base_url": options.teacher_base_url,

@@ -84,7 +84,7 @@ def doc2slm_pipeline(
     work_uri: str = "s3://doc2slm/runs/latest",
     extraction_address: str = "doc2slm-extraction:50051",
     qagen_address: str = "doc2slm-qagen:50052",
-    embedding_address: str = "doc2slm-embedding:50053",
+    scoring_address: str = "doc2slm-scoring:50054",
     chunk_max_tokens: int = 0,
     chunk_overlap_tokens: int = 0,
     max_chunks: int = 0,
@@ -139,7 +139,8 @@ def doc2slm_pipeline(
         work_uri: Prefix every step writes its data and cards under (one run, one prefix).
         extraction_address: HOST:PORT of ExtractionService.
         qagen_address: HOST:PORT of QAGenService (generation and split).
-        embedding_address: HOST:PORT of EmbeddingService (the report's answer similarity).
+        scoring_address: HOST:PORT of ScoringService (the report; its own settings give the thresholds and
+            resamples, and it embeds the answers through the EmbeddingService it is configured with).
         chunk_max_tokens: Most tokens per chunk; 0: the extraction service's setting.
         chunk_overlap_tokens: Tokens repeated between neighbouring chunks; 0: the extraction service's
             setting.
@@ -210,7 +211,7 @@ def doc2slm_pipeline(
     report = evaluate(eval_heldout_questions_uri=sets.outputs["eval_heldout_questions_uri"],
                       eval_heldout_docs_uri=sets.outputs["eval_heldout_docs_uri"],
                       eval_seen_uri=sets.outputs["eval_seen_uri"], adapter_uri=tuned.outputs["adapter_uri"],
-                      work_uri=work_uri, embedding_address=embedding_address, base_model=base_model,
+                      work_uri=work_uri, scoring_address=scoring_address, base_model=base_model,
                       max_eval_questions=max_eval_questions, max_new_tokens=max_new_tokens)
     published = deploy(adapter_uri=tuned.outputs["adapter_uri"], work_uri=work_uri,
                        report_uri=report.outputs["report_uri"], deploy_mode=deploy_mode, model_name=model_name,

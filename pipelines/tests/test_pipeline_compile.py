@@ -78,7 +78,7 @@ def test_cluster_defaults_use_service_dns_names(spec: dict[str, Any]) -> None:
     parameters = spec["pipeline"]["root"]["inputDefinitions"]["parameters"]
     assert parameters["extraction_address"]["defaultValue"] == "doc2slm-extraction:50051"
     assert parameters["qagen_address"]["defaultValue"] == "doc2slm-qagen:50052"
-    assert parameters["embedding_address"]["defaultValue"] == "doc2slm-embedding:50053"
+    assert parameters["scoring_address"]["defaultValue"] == "doc2slm-scoring:50054"
     assert parameters["deploy_mode"]["defaultValue"] == "kserve"
     assert parameters["gpu_node_selector"]["parameterType"] == "STRUCT"
     assert parameters["gpu_tolerations"]["parameterType"] == "LIST"

@@ -1,5 +1,5 @@
-"""KFP component: base vs tuned answers on the held-out sets -> report/, KFP Metrics and the report
-itself as Markdown and HTML visualizations in the run's UI."""
+"""KFP component: base vs tuned answers on the held-out sets -> report/ (built by ScoringService), KFP
+Metrics and the report itself as Markdown and HTML visualizations in the run's UI."""
 
 from typing import NamedTuple
 
@@ -16,7 +16,7 @@ def evaluate(
     eval_seen_uri: str,
     adapter_uri: str,
     work_uri: str,
-    embedding_address: str,
+    scoring_address: str,
     base_model: str,
     max_eval_questions: int,
     max_new_tokens: int,
@@ -24,7 +24,7 @@ def evaluate(
     report_markdown: Output[Markdown],
     report_html: Output[HTML],
 ) -> NamedTuple("EvaluateOutputs", [("report_uri", str), ("questions", int)]):  # type: ignore[valid-type]
-    """Answer the held-out sets with the base and the tuned model, and build the report.
+    """Answer the held-out sets with the base and the tuned model, and have ScoringService build the report.
 
     Args:
         eval_heldout_questions_uri: Trained facts asked in words never trained on.
@@ -32,7 +32,7 @@ def evaluate(
         eval_seen_uri: A sample of train pairs, the memorisation ceiling (may be empty).
         adapter_uri: The fine-tuned adapter.
         work_uri: The run's prefix; answers.jsonl and report/ are written under it.
-        embedding_address: HOST:PORT of EmbeddingService (semantic similarity of the answers).
+        scoring_address: HOST:PORT of ScoringService (builds the report, embedding through EmbeddingService).
         base_model: The base model the adapter was trained on (as in the finetune step).
         max_eval_questions: Most questions answered, taken from every set in turn.
         max_new_tokens: Longest answer generated, in tokens.
@@ -54,7 +54,7 @@ def evaluate(
 
     set_uris = {"eval_heldout_questions": eval_heldout_questions_uri, "eval_heldout_docs": eval_heldout_docs_uri,
                 "eval_seen": eval_seen_uri}
-    outcome = evaluate_adapter(set_uris, adapter_uri, work_uri, embedding_address, base_model=base_model,
+    outcome = evaluate_adapter(set_uris, adapter_uri, work_uri, scoring_address, base_model=base_model,
                                max_questions=max_eval_questions, max_new_tokens=max_new_tokens)
     for name, value in flatten_metrics(outcome.metrics).items():
         metrics.log_metric(name, value)

@@ -1,5 +1,6 @@
 """build_report: answers of both systems in, report/ out (metrics.json, pairs.csv, similarity_hist.png,
-report.md, report.html). Called by the pipeline, by `doc2slm evaluate` and by the BuildReport RPC."""
+report.md, report.html). Called by the BuildReport RPC, which the pipeline's evaluate step and `doc2slm
+evaluate` go through (the CLI runs the servicer in-process without a server)."""
 
 from __future__ import annotations
 
