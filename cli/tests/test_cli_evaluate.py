@@ -1,4 +1,5 @@
-"""`doc2slm evaluate` on question files a user brings: base and tuned answers, a report per file."""
+"""`doc2slm evaluate` on question files a user brings: base and tuned answers, a report per file, built
+in-process or by a real ScoringService (--server) on loopback, the same either way."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ from pathlib import Path
 
 import pytest
 from doc2slm_cli.main import main
+from doc2slm_common.local_services import free_port
 from doc2slm_pipelines.finetune.synthetic import qa_records, write_jsonl
+from doc2slm_scoring.kfp_metrics import flatten_metrics
+
+from tests.fixtures import start_scoring
 
 
 @pytest.fixture(scope="module")
@@ -48,3 +53,52 @@ def test_a_file_without_answers_is_invalid(tuned: Path, capsys: pytest.CaptureFi
     assert code == 1
     assert capsys.readouterr().err.startswith("INVALID_ARGUMENT:")
     assert not (tuned / "never" / "metrics.json").exists()
+
+
+def _evaluate(tuned: Path, out: Path, *extra: str) -> int:
+    write_jsonl(tuned / "faq.jsonl", qa_records(4, offset=20))
+    return main(["evaluate", "--eval", str(tuned / "faq.jsonl"), "--adapter", str(tuned / "adapter"),
+                 "--out", str(out), "--base-model", str(tuned / "tiny"), "--max-new-tokens", "4", *extra])
+
+
+def test_through_a_scoring_server_the_report_is_the_in_process_one(tuned: Path, scoring_service: str,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    assert _evaluate(tuned, tuned / "local") == 0
+    assert _evaluate(tuned, tuned / "served", "--server", scoring_service) == 0
+    assert "4 questions answered; report: file://" in capsys.readouterr().out
+    for name in ("answers.jsonl", "report.md"):
+        assert (tuned / "served" / name).read_text() == (tuned / "local" / name).read_text(), name
+    local, served = (json.loads((tuned / side / "metrics.json").read_text()) for side in ("local", "served"))
+    # One MiniLM in both, batched differently: the same figures to float32 precision.
+    assert flatten_metrics(served) == pytest.approx(flatten_metrics(local), abs=1e-5)
+    assert served["thresholds"] == local["thresholds"] and served["bootstrap_samples"] == local["bootstrap_samples"]
+
+
+def test_the_scoring_servers_settings_apply_unless_flags_name_others(tuned: Path, embedding_service: str) -> None:
+    running = start_scoring(embedding_service, acceptable_threshold=0.85, borderline_threshold=0.75,
+                            bootstrap_samples=77)
+    try:
+        server = f"127.0.0.1:{running.port}"
+        assert _evaluate(tuned, tuned / "strict", "--server", server) == 0
+        assert _evaluate(tuned, tuned / "flags", "--server", server, "--acceptable", "0.6", "--borderline", "0.2",
+                         "--bootstrap-samples", "40") == 0
+    finally:
+        running.stop(0)
+    strict, flags = (json.loads((tuned / side / "metrics.json").read_text()) for side in ("strict", "flags"))
+    assert (strict["thresholds"], strict["bootstrap_samples"]) == ({"acceptable": 0.85, "borderline": 0.75}, 77)
+    assert (flags["thresholds"], flags["bootstrap_samples"]) == ({"acceptable": 0.6, "borderline": 0.2}, 40)
+
+
+def test_a_server_that_is_not_there_is_unavailable(tuned: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = _evaluate(tuned, tuned / "nowhere", "--server", f"127.0.0.1:{free_port()}")
+    assert code == 1
+    assert capsys.readouterr().err.splitlines()[-1].startswith("UNAVAILABLE:")
+
+
+def test_conflicting_flags_are_refused_before_any_model_loads(tuned: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tuned / "refused"
+    assert _evaluate(tuned, out, "--server", "127.0.0.1:1", "--embedding-server", "127.0.0.1:2") == 2
+    assert "--embedding-server" in capsys.readouterr().err
+    assert _evaluate(tuned, out, "--acceptable", "0.7") == 1
+    assert capsys.readouterr().err.startswith("INVALID_ARGUMENT: give both thresholds")
+    assert not out.exists()

@@ -13,6 +13,7 @@ QAGEN_KNOBS = ("teacher_base_url", "teacher_model", "generation_mode", "pairs_pe
                "paraphrase_share", "max_teacher_requests", "split_seed", "heldout_docs_share", "seen_share",
                "validation_share")
 SPLIT_KNOBS = ("split_seed", "heldout_docs_share", "seen_share", "validation_share")
+EVALUATE_KNOBS = ("base_model", "max_new_tokens")
 
 
 def pipeline_defaults() -> dict[str, object]:
@@ -23,6 +24,7 @@ def pipeline_defaults() -> dict[str, object]:
 @pytest.mark.parametrize(("argv", "knobs"), [
     (["qagen", "chunks.jsonl", "--out", "qa.jsonl"], QAGEN_KNOBS),
     (["split", "qa.jsonl", "--out", "dataset/"], SPLIT_KNOBS),
+    (["evaluate", "--eval", "e.jsonl", "--adapter", "adapter/", "--out", "report/"], EVALUATE_KNOBS),
 ])
 def test_flags_take_the_pipeline_parameters_names_and_defaults(argv: list[str], knobs: tuple[str, ...]) -> None:
     args = vars(build_parser().parse_args(argv))
