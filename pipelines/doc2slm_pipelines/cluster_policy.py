@@ -26,6 +26,11 @@ from doc2slm_pipelines.components.images import DEFAULT_REGISTRY
 ENV_ALLOWED_IMAGES = "DOC2SLM_ALLOWED_IMAGE_PREFIXES"
 ENV_POD_LABELS = "DOC2SLM_RELEASE_POD_LABELS"
 ENV_TRAINING_ACCOUNT = "DOC2SLM_TRAINING_SERVICE_ACCOUNT"
+ENV_TRAINING_STORAGE_SECRET = "DOC2SLM_TRAINING_STORAGE_SECRET"
+ENV_STORAGE_SECRET_KEYS = "DOC2SLM_STORAGE_SECRET_KEYS"
+# The object store's address, from the same ConfigMap: the training pods need it as much as the step does.
+STORAGE_ADDRESS_KEYS = ("MINIO_ENDPOINT", "MINIO_SECURE")
+STORAGE_CREDENTIAL_ENV = ("MINIO_ACCESS_KEY", "MINIO_SECRET_KEY")
 # The chart's defaults (release "doc2slm"): doc2slm.releasePodLabels and pipeline.trainingServiceAccount.
 DEFAULT_POD_LABELS = {"app.kubernetes.io/name": "doc2slm", "app.kubernetes.io/instance": "doc2slm"}
 DEFAULT_TRAINING_ACCOUNT = "doc2slm-training"
@@ -73,6 +78,32 @@ def release_pod_labels(component: str) -> dict[str, str]:
 
 def training_service_account() -> str:
     return os.environ.get(ENV_TRAINING_ACCOUNT, "") or DEFAULT_TRAINING_ACCOUNT
+
+
+def training_storage_env() -> dict[str, str]:
+    """The object store's address for the training pods, as the step itself has it."""
+    return {key: os.environ[key] for key in STORAGE_ADDRESS_KEYS if os.environ.get(key)}
+
+
+def training_storage_secret() -> str:
+    """The Secret whose keys the training pods get as MINIO_ACCESS_KEY / MINIO_SECRET_KEY (chart value
+    pipeline.trainingStorageSecret, by default objectStore.existingSecret); empty: none is mounted."""
+    return os.environ.get(ENV_TRAINING_STORAGE_SECRET, "")
+
+
+def storage_secret_keys() -> dict[str, str]:
+    """Env name -> key in that Secret (the chart's objectStore.accessKeyKey / secretKeyKey)."""
+    raw = os.environ.get(ENV_STORAGE_SECRET_KEYS, "")
+    keys = [key.strip() for key in raw.split(",") if key.strip()] if raw else list(STORAGE_CREDENTIAL_ENV)
+    if len(keys) != len(STORAGE_CREDENTIAL_ENV):
+        raise ValueError(f"{ENV_STORAGE_SECRET_KEYS} must name the access key and the secret key, got {raw!r}")
+    return dict(zip(STORAGE_CREDENTIAL_ENV, keys, strict=True))
+
+
+def secret_env(secret: str) -> list[dict[str, Any]]:
+    """The storage credentials as env entries that reference `secret` key by key (never their values)."""
+    return [{"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+            for name, key in storage_secret_keys().items()]
 
 
 def pod_security_context() -> dict[str, Any]:

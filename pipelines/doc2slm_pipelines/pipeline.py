@@ -10,7 +10,6 @@ are parameters the steps read.
 from pathlib import Path
 
 from kfp import compiler, dsl
-from kfp.dsl import pipeline_channel
 
 from doc2slm_pipelines.components.deploy import deploy
 from doc2slm_pipelines.components.evaluate import evaluate
@@ -25,6 +24,7 @@ from doc2slm_pipelines.components.images import (
     image,
 )
 from doc2slm_pipelines.components.split import split
+from doc2slm_pipelines.platform_config import schedule_on_gpu_nodes, use_object_store, use_pipeline_identity
 
 PIPELINE_NAME = "doc2slm"
 COMPILED_PATH = Path(__file__).parent / "compiled" / "doc2slm_pipeline.yaml"
@@ -34,47 +34,6 @@ COMPILED_PATH = Path(__file__).parent / "compiled" / "doc2slm_pipeline.yaml"
 NETWORK_RETRIES = 2
 TRAINING_RETRIES = 1  # a preempted GPU node: the retry resumes from the last checkpoint
 RETRY_BACKOFF = "30s"
-
-
-def schedule_on_gpu_nodes(task: dsl.PipelineTask, node_selector: pipeline_channel.PipelineParameterChannel,
-                          tolerations: pipeline_channel.PipelineParameterChannel) -> None:
-    """Node selector and tolerations from pipeline parameters, in the task's Kubernetes platform config.
-
-    This writes the same `platforms.kubernetes` executor config that kfp-kubernetes'
-    add_node_selector_json / add_toleration_json write (KubernetesExecutorConfig as JSON, the parameter
-    referenced as componentInputParameter), without depending on that package; the KFP backend resolves
-    both parameters when it builds the pod (a toleration parameter may be one object or a list).
-    """
-    task.register_pipeline_channels([node_selector, tolerations])
-    config = task.platform_config.setdefault("kubernetes", {})
-    config["nodeSelector"] = {"nodeSelectorJson": {"componentInputParameter": node_selector.full_name}}
-    config["tolerations"] = [{"tolerationJson": {"componentInputParameter": tolerations.full_name}}]
-
-
-# What the chart's ConfigMap tells the steps that touch the cluster (images they may start, labels and
-# account of training pods), by key; the environment variable has the key's name.
-CLUSTER_POLICY_KEYS = ("DOC2SLM_ALLOWED_IMAGE_PREFIXES", "DOC2SLM_RELEASE_POD_LABELS",
-                       "DOC2SLM_TRAINING_SERVICE_ACCOUNT")
-PIPELINE_TOKEN_MOUNT = "/var/run/secrets/doc2slm-pipeline"
-
-
-def use_pipeline_identity(task: dsl.PipelineTask, token_secret: pipeline_channel.PipelineParameterChannel,
-                          config_map: pipeline_channel.PipelineParameterChannel) -> None:
-    """Mount the pipeline account's token Secret and the cluster policy from the chart's ConfigMap.
-
-    KFP v2 runs every step as one service account and has no per-task account, so the steps that create
-    InferenceServices and training jobs (deploy, fine-tune) mount the token of the chart's dedicated
-    account (trainjob_run.load_kube_config reads it) and no other step sees it. Both are optional: on a
-    cluster without the chart's objects the steps run with their defaults. Written as the same
-    KubernetesExecutorConfig JSON that kfp-kubernetes' use_secret_as_volume / use_config_map_as_env write.
-    """
-    task.register_pipeline_channels([token_secret, config_map])
-    config = task.platform_config.setdefault("kubernetes", {})
-    config["secretAsVolume"] = [{"secretNameParameter": {"componentInputParameter": token_secret.full_name},
-                                 "mountPath": PIPELINE_TOKEN_MOUNT, "optional": True}]
-    config["configMapAsEnv"] = [{"configMapNameParameter": {"componentInputParameter": config_map.full_name},
-                                 "keyToEnv": [{"configMapKey": key, "envVar": key} for key in CLUSTER_POLICY_KEYS],
-                                 "optional": True}]
 
 
 @dsl.pipeline(name=PIPELINE_NAME,
@@ -123,6 +82,7 @@ def doc2slm_pipeline(
     enforce_quality_gate: bool = True,
     pipeline_token_secret: str = "doc2slm-pipeline-token",
     cluster_config_map: str = "doc2slm-config",
+    pipeline_storage_secret: str = "doc2slm-object-store",
 ) -> None:
     """PDFs under docs_uri -> chunks -> teacher QA pairs -> split -> LoRA/QLoRA adapter -> report -> served.
 
@@ -188,7 +148,10 @@ def doc2slm_pipeline(
         pipeline_token_secret: Secret with the token of the chart's pipeline account, mounted by the
             fine-tune and deploy steps only (optional: without it they use the pod's own account).
         cluster_config_map: ConfigMap of the chart's cluster policy (allowed images, training pod labels and
-            account), read by the fine-tune and deploy steps (optional: without it, their defaults).
+            account), read by the fine-tune and deploy steps (optional: without it, their defaults), and of
+            the object store's address (MINIO_ENDPOINT, MINIO_SECURE), read by every step.
+        pipeline_storage_secret: Secret with the object-store keys every step uses (keys MINIO_ACCESS_KEY
+            and MINIO_SECRET_KEY); the training job's pods get the chart's pipeline.trainingStorageSecret.
     """
     chunks = extract(docs_uri=docs_uri, work_uri=work_uri, extraction_address=extraction_address,
                      chunk_max_tokens=chunk_max_tokens, chunk_overlap_tokens=chunk_overlap_tokens,
@@ -231,6 +194,8 @@ def doc2slm_pipeline(
     for task in (tuned, report):
         task.set_accelerator_type(accelerator_type).set_accelerator_limit(accelerator_limit)
         schedule_on_gpu_nodes(task, gpu_node_selector, gpu_tolerations)
+    for task in (chunks, pairs, sets, tuned, report, published):
+        use_object_store(task, pipeline_storage_secret, cluster_config_map)
     for task in (tuned, published):
         use_pipeline_identity(task, pipeline_token_secret, cluster_config_map)
     tuned.set_display_name("fine-tune (LoRA / QLoRA)")

@@ -56,9 +56,10 @@ class TrainJobSpec:
     gpu_resource: str = "nvidia.com/gpu"
     node_selector: dict[str, str] = field(default_factory=dict)
     tolerations: list[dict[str, Any]] = field(default_factory=list)
-    # Environment for the job's pods, e.g. MINIO_ENDPOINT; secrets come by name through env_from_secret.
-    env: dict[str, str] = field(default_factory=dict)
-    env_from_secret: str = ""
+    # Environment for the job's pods (by default the object store's address from the chart's ConfigMap);
+    # the storage keys come from the Secret env_from_secret names, key by key, never as values.
+    env: dict[str, str] = field(default_factory=policy.training_storage_env)
+    env_from_secret: str = field(default_factory=policy.training_storage_secret)
     timeout_s: int = 24 * 3600
     # From the chart's ConfigMap in the step's environment (cluster_policy.py), not from pipeline parameters.
     allowed_image_prefixes: list[str] = field(default_factory=policy.allowed_image_prefixes)
@@ -117,6 +118,8 @@ def launch_command(spec: TrainJobSpec) -> list[str]:
 def _env(spec: TrainJobSpec) -> list[dict[str, Any]]:
     env = [{"name": key, "value": value} for key, value in sorted(spec.env.items())]
     env += [{"name": "HF_HUB_OFFLINE", "value": "1"}, {"name": "TRANSFORMERS_OFFLINE", "value": "1"}]
+    if spec.env_from_secret:
+        env += policy.secret_env(spec.env_from_secret)
     return env + policy.scratch_env()
 
 
@@ -159,8 +162,6 @@ def pod_template(spec: TrainJobSpec) -> dict[str, Any]:
                                  "env": _env(spec), "resources": _resources(spec),
                                  "securityContext": policy.container_security_context(),
                                  "volumeMounts": policy.scratch_mounts()}
-    if spec.env_from_secret:
-        container["envFrom"] = [{"secretRef": {"name": spec.env_from_secret}}]
     pod: dict[str, Any] = {"containers": [container], "restartPolicy": "OnFailure",
                            "serviceAccountName": spec.service_account, "automountServiceAccountToken": False,
                            "securityContext": policy.pod_security_context(), "volumes": policy.scratch_volumes()}
@@ -188,13 +189,7 @@ def render_pytorchjob(spec: TrainJobSpec) -> dict[str, Any]:
 
 def render(spec: TrainJobSpec, kind: str) -> dict[str, Any]:
     if kind == "TrainJob":
-        manifest = render_trainjob(spec)
-        if spec.env_from_secret:
-            # TrainJob's trainer has no envFrom; the secret's keys are referenced one by one instead.
-            manifest["spec"]["trainer"]["env"] += [
-                {"name": key, "valueFrom": {"secretKeyRef": {"name": spec.env_from_secret, "key": key}}}
-                for key in ("MINIO_ACCESS_KEY", "MINIO_SECRET_KEY")]
-        return manifest
+        return render_trainjob(spec)
     if kind == "PyTorchJob":
         return render_pytorchjob(spec)
     raise InvalidInput(f"cannot render a {kind!r}")

@@ -59,11 +59,29 @@ def test_only_the_steps_that_call_the_cluster_mount_the_pipeline_token(spec: dic
         [secret] = config["secretAsVolume"]
         assert secret["secretNameParameter"] == {"componentInputParameter": "pipeline_token_secret"}
         assert secret["mountPath"] == "/var/run/secrets/doc2slm-pipeline" and secret["optional"] is True
-        [policy] = config["configMapAsEnv"]
+        [policy] = [entry for entry in config["configMapAsEnv"]
+                    if "DOC2SLM_ALLOWED_IMAGE_PREFIXES" in {key["envVar"] for key in entry["keyToEnv"]}]
         assert policy["configMapNameParameter"] == {"componentInputParameter": "cluster_config_map"}
-        assert {entry["envVar"] for entry in policy["keyToEnv"]} >= {"DOC2SLM_ALLOWED_IMAGE_PREFIXES"}
+        assert {entry["envVar"] for entry in policy["keyToEnv"]} >= {"DOC2SLM_TRAINING_STORAGE_SECRET"}
     for step in ("extract", "generate-qa", "split", "evaluate"):
         assert "secretAsVolume" not in executors.get(f"exec-{step}", {}), step
+
+
+def test_every_step_gets_the_object_store_address_and_keys_by_reference(spec: dict[str, Any]) -> None:
+    """Each step reads and writes s3:// in its own process (cards, splits, adapter, report): without
+    MINIO_ENDPOINT and keys in its pod, the first s3:// URI fails on a cluster."""
+    executors = spec["platform"]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    for step in STEPS:
+        config = executors[f"exec-{step}"]
+        address = {key["envVar"]: entry["configMapNameParameter"] for entry in config["configMapAsEnv"]
+                   for key in entry["keyToEnv"]}
+        assert address["MINIO_ENDPOINT"] == address["MINIO_SECURE"] == {"componentInputParameter": "cluster_config_map"}
+        [keys] = config["secretAsEnv"]
+        assert keys["secretNameParameter"] == {"componentInputParameter": "pipeline_storage_secret"}
+        assert {(k["secretKey"], k["envVar"]) for k in keys["keyToEnv"]} == {
+            ("MINIO_ACCESS_KEY", "MINIO_ACCESS_KEY"), ("MINIO_SECRET_KEY", "MINIO_SECRET_KEY")}
+    defaults = spec["pipeline"]["root"]["inputDefinitions"]["parameters"]
+    assert defaults["pipeline_storage_secret"]["defaultValue"] == "doc2slm-object-store"
 
 
 def test_retries_and_no_caching_on_every_step(spec: dict[str, Any]) -> None:

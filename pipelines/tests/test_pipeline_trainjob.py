@@ -179,6 +179,34 @@ def test_training_pods_are_restricted_labelled_and_tokenless(kind: str, monkeypa
             assert env["HOME"].startswith("/cache/") and env["HF_HOME"].startswith("/cache/")
 
 
+@pytest.mark.parametrize("kind", ["TrainJob", "PyTorchJob"])
+def test_training_pods_get_the_store_address_and_key_references_from_the_chart_config(
+        kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The step pod has the chart's ConfigMap in its environment; the job's pods must reach the same store
+    with the Secret the chart names for training, by reference and with the chart's key names."""
+    config = {"MINIO_ENDPOINT": "doc2slm-minio.ml.svc:9000", "MINIO_SECURE": "false",
+              "DOC2SLM_TRAINING_STORAGE_SECRET": "doc2slm-training-store",
+              "DOC2SLM_STORAGE_SECRET_KEYS": "accesskey,secretkey"}
+    for key, value in config.items():
+        monkeypatch.setenv(key, value)
+    given = job_spec()  # env and env_from_secret left to their defaults, read from the environment now:
+    spec = TrainJobSpec(train_uri=given.train_uri, output_uri=given.output_uri, base_model=given.base_model,
+                        config_json=given.config_json, image=given.image, nodes=2)
+    manifest = render(spec, kind)
+    containers = ([manifest["spec"]["trainer"]] if kind == "TrainJob" else
+                  [replica["template"]["spec"]["containers"][0]
+                   for replica in manifest["spec"]["pytorchReplicaSpecs"].values()])
+    for container in containers:
+        env = {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+        assert env["MINIO_ENDPOINT"] == "doc2slm-minio.ml.svc:9000" and env["MINIO_SECURE"] == "false"
+        assert env["MINIO_ACCESS_KEY"] == {"secretKeyRef": {"name": "doc2slm-training-store", "key": "accesskey"}}
+        assert env["MINIO_SECRET_KEY"] == {"secretKeyRef": {"name": "doc2slm-training-store", "key": "secretkey"}}
+        assert "envFrom" not in container  # a whole Secret would hand over every key in it
+    monkeypatch.setenv("DOC2SLM_STORAGE_SECRET_KEYS", "only-one")
+    with pytest.raises(ValueError, match="DOC2SLM_STORAGE_SECRET_KEYS"):
+        render(spec, kind)
+
+
 def test_the_deploy_step_refuses_a_foreign_predictor_image_before_touching_the_cluster() -> None:
     with pytest.raises(ImageNotAllowed, match="not under the allowed registries"):
         deploy_to_kserve("s3://doc2slm/runs/r1/adapter", name="doc2slm", namespace="ml", adapter_name="a",

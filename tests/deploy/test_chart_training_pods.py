@@ -130,3 +130,27 @@ def test_the_pipeline_identity_travels_as_a_token_secret_the_steps_mount(
     (account,) = [a for a in by_kind(rendered, "ServiceAccount") if a["metadata"]["name"] == "doc2slm-pipeline"]
     assert account["automountServiceAccountToken"] is False  # no pod holds it unless it mounts the Secret
     assert DEFAULT_TOKEN_FILE == "/var/run/secrets/doc2slm-pipeline/token"
+
+
+def _trainer_env(job: Manifest) -> dict[str, Any]:
+    containers = ([job["spec"]["trainer"]] if job["kind"] == "TrainJob" else
+                  [r["template"]["spec"]["containers"][0] for r in job["spec"]["pytorchReplicaSpecs"].values()])
+    envs = [{e["name"]: e.get("value", e.get("valueFrom")) for e in c["env"]} for c in containers]
+    assert all(env == envs[0] for env in envs)
+    return envs[0]
+
+
+@pytest.mark.parametrize("kind", ["TrainJob", "PyTorchJob"])
+def test_training_pods_reach_the_store_with_the_secret_the_chart_names(
+        chart_renders: dict[str, list[Manifest]], monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+    """The job's pods read train.jsonl and write the adapter on s3://: they get the chart's endpoint and the
+    object-store Secret by reference (objectStore.existingSecret and its key names), or the training
+    Secret of its own when pipeline.trainingStorageSecret names one."""
+    env = _trainer_env(_job(monkeypatch, chart_renders["generic"], kind))
+    assert env["MINIO_ENDPOINT"] == "doc2slm-minio:9000"
+    assert env["MINIO_ACCESS_KEY"] == {"secretKeyRef": {"name": "doc2slm-object-store", "key": "MINIO_ACCESS_KEY"}}
+    own = helm_template(sets=["pipeline.trainingStorageSecret=doc2slm-training-store",
+                              "objectStore.accessKeyKey=accesskey", "objectStore.secretKeyKey=secretkey"])
+    env = _trainer_env(_job(monkeypatch, own, kind))
+    assert env["MINIO_ACCESS_KEY"] == {"secretKeyRef": {"name": "doc2slm-training-store", "key": "accesskey"}}
+    assert env["MINIO_SECRET_KEY"] == {"secretKeyRef": {"name": "doc2slm-training-store", "key": "secretkey"}}
