@@ -50,7 +50,8 @@ def test_services_up_serves_four_and_stops_on_sigterm() -> None:
         # Text pairs are embedded by the embedding service on its moved port, not on the contract's.
         with client.open_channel(f"127.0.0.1:{ports[SCORING.short_name]}") as channel:
             reply = client.unary(scoring_pb2_grpc.ScoringServiceStub(channel).ScorePairs, scoring_pb2.ScorePairsRequest(
-                texts=[scoring_pb2.TextPair(candidate="The pump runs.", reference="The pump is running.")]))
+                texts=[scoring_pb2.TextPair(candidate="The pump runs.", reference="The pump is running.")]),
+                deadline_s=300)  # the first embedding warms the model up; a busy machine takes its time
         assert reply.embedding_model and reply.scores[0].cosine > 0.5
         started = time.monotonic()
         process.send_signal(signal.SIGTERM)
