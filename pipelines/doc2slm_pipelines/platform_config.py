@@ -19,8 +19,8 @@ from doc2slm_pipelines.cluster_policy import STORAGE_ADDRESS_KEYS, STORAGE_CREDE
 # What the chart's ConfigMap tells the steps that touch the cluster (images they may start, labels,
 # account and storage Secret of training pods), by key; the environment variable has the key's name.
 CLUSTER_POLICY_KEYS = ("DOC2SLM_ALLOWED_IMAGE_PREFIXES", "DOC2SLM_RELEASE_POD_LABELS",
-                       "DOC2SLM_TRAINING_SERVICE_ACCOUNT", "DOC2SLM_TRAINING_STORAGE_SECRET",
-                       "DOC2SLM_STORAGE_SECRET_KEYS")
+                       "DOC2SLM_TRAINING_SERVICE_ACCOUNT", "DOC2SLM_TRAINING_STORE_KEYS_FROM",
+                       "DOC2SLM_STORE_KEY_NAMES")
 PIPELINE_TOKEN_MOUNT = "/var/run/secrets/doc2slm-pipeline"
 
 

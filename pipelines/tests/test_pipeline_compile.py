@@ -62,7 +62,7 @@ def test_only_the_steps_that_call_the_cluster_mount_the_pipeline_token(spec: dic
         [policy] = [entry for entry in config["configMapAsEnv"]
                     if "DOC2SLM_ALLOWED_IMAGE_PREFIXES" in {key["envVar"] for key in entry["keyToEnv"]}]
         assert policy["configMapNameParameter"] == {"componentInputParameter": "cluster_config_map"}
-        assert {entry["envVar"] for entry in policy["keyToEnv"]} >= {"DOC2SLM_TRAINING_STORAGE_SECRET"}
+        assert {entry["envVar"] for entry in policy["keyToEnv"]} >= {"DOC2SLM_TRAINING_STORE_KEYS_FROM"}
     for step in ("extract", "generate-qa", "split", "evaluate"):
         assert "secretAsVolume" not in executors.get(f"exec-{step}", {}), step
 

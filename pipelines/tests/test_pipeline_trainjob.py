@@ -185,8 +185,8 @@ def test_training_pods_get_the_store_address_and_key_references_from_the_chart_c
     """The step pod has the chart's ConfigMap in its environment; the job's pods must reach the same store
     with the Secret the chart names for training, by reference and with the chart's key names."""
     config = {"MINIO_ENDPOINT": "doc2slm-minio.ml.svc:9000", "MINIO_SECURE": "false",
-              "DOC2SLM_TRAINING_STORAGE_SECRET": "doc2slm-training-store",
-              "DOC2SLM_STORAGE_SECRET_KEYS": "accesskey,secretkey"}
+              "DOC2SLM_TRAINING_STORE_KEYS_FROM": "doc2slm-training-store",
+              "DOC2SLM_STORE_KEY_NAMES": "accesskey,secretkey"}
     for key, value in config.items():
         monkeypatch.setenv(key, value)
     given = job_spec()  # env and env_from_secret left to their defaults, read from the environment now:
@@ -202,8 +202,8 @@ def test_training_pods_get_the_store_address_and_key_references_from_the_chart_c
         assert env["MINIO_ACCESS_KEY"] == {"secretKeyRef": {"name": "doc2slm-training-store", "key": "accesskey"}}
         assert env["MINIO_SECRET_KEY"] == {"secretKeyRef": {"name": "doc2slm-training-store", "key": "secretkey"}}
         assert "envFrom" not in container  # a whole Secret would hand over every key in it
-    monkeypatch.setenv("DOC2SLM_STORAGE_SECRET_KEYS", "only-one")
-    with pytest.raises(ValueError, match="DOC2SLM_STORAGE_SECRET_KEYS"):
+    monkeypatch.setenv("DOC2SLM_STORE_KEY_NAMES", "only-one")
+    with pytest.raises(ValueError, match="DOC2SLM_STORE_KEY_NAMES"):
         render(spec, kind)
 
 
