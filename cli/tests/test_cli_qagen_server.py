@@ -16,21 +16,8 @@ from doc2slm_qagen.service import build_binding
 from doc2slm_qagen.settings import QAGenSettings
 
 from tests.support.fault_teacher import FaultSchedule, FaultTeacher
+from tests.support.qagen_testkit import TEXTS
 
-TEXTS = [
-    "The X-200 pump must be serviced every 500 hours of operation. Only SAE 30 oil may be used in its "
-    "gearbox. A red light on the control panel means the pressure is too low.",
-    "Vim executes the commands in the vimrc file when it starts up. The vimrc file can contain all the "
-    "commands that you type after a colon. Options such as incsearch are set with the set command.",
-    "Backups of the database are written every night at two o'clock to the storage array. A restore "
-    "takes about forty minutes for one terabyte of data. Restores need approval from the duty manager.",
-    "The cooling fan switches on when the housing temperature exceeds sixty degrees Celsius. Dust "
-    "filters behind the front grille should be cleaned once a month with compressed air.",
-    "Invoices are paid thirty days after the goods have been received and checked. Late deliveries "
-    "are charged a penalty of one percent of the order value for each week of delay.",
-    "To delete a character, move the cursor over it and type x. The undo command u reverses the last "
-    "change you made. Typing a count before a command repeats the command that many times.",
-]
 SPLIT_FILES = ("train", "eval_heldout_questions", "eval_heldout_docs", "eval_seen", "eval_validation")
 
 
