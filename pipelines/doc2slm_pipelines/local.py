@@ -50,7 +50,9 @@ class LocalRunOptions:
     max_length: int = 256
     batch_size: int = 4
     max_eval_questions: int = 200
-    max_new_tokens: int = 48
+    # One default for every entry point (pipeline, doc2slm run, doc2slm evaluate): the references are one
+    # sentence of the manual, and the knowledge bench measured with 64.
+    max_new_tokens: int = 64
     teacher_base_url: str = ""
     teacher_model: str = ""
     base_model: str = "bundled"

@@ -70,7 +70,7 @@ def doc2slm_pipeline(
     trainer_namespace: str = "doc2slm",
     trainer_kind: str = "auto",
     max_eval_questions: int = 200,
-    max_new_tokens: int = 128,
+    max_new_tokens: int = 64,
     deploy_mode: str = "kserve",
     model_name: str = "doc2slm",
     adapter_name: str = "doc2slm-adapter",
@@ -134,7 +134,7 @@ def doc2slm_pipeline(
         trainer_namespace: Namespace the Trainer job is created in.
         trainer_kind: auto, TrainJob or PyTorchJob (auto: whichever API the cluster serves).
         max_eval_questions: Most questions answered by the base and the tuned model, from every set in turn.
-        max_new_tokens: Longest answer generated in the evaluation, in tokens.
+        max_new_tokens: Longest answer generated in the evaluation, in tokens (the references are one sentence).
         deploy_mode: kserve (InferenceService), local (a predictor on this machine) or none (record only).
         model_name: Name the tuned model is served under.
         adapter_name: Name of the adapter in the predictor.

@@ -21,7 +21,7 @@ from doc2slm_common.config import ConfigError
 
 # Flags that are pipeline parameters carry the parameter's name (dest), default and meaning; a test checks
 # them against doc2slm_pipeline's signature.
-EVALUATE_DEFAULTS: dict[str, Any] = {"base_model": "bundled", "max_new_tokens": 128}
+EVALUATE_DEFAULTS: dict[str, Any] = {"base_model": "bundled", "max_new_tokens": 64}
 
 
 def register(subparsers: Any) -> None:
