@@ -93,14 +93,16 @@ def _in_process(request: Any, out: str, args: argparse.Namespace) -> Any:
 
     settings = load_settings(ScoringSettings, embedding_address=args.embedding_server)
     if args.embedding_server:
-        client = embedding_client(settings)
-        try:
-            return report_outcome(ScoringServicer(settings, client).report(request), out)
-        finally:
-            client.close()
-    from doc2slm_embedding import load_encoder
+        embedder: Any = embedding_client(settings)
+    else:
+        from doc2slm_embedding import load_encoder
 
-    return report_outcome(ScoringServicer(settings, load_encoder()).report(request), out)
+        embedder = load_encoder()
+    try:
+        return report_outcome(ScoringServicer(settings, embedder).report(request), out)
+    finally:
+        if args.embedding_server:
+            embedder.close()
 
 
 def _headlines(metrics: dict[str, Any]) -> list[tuple[str, str]]:
