@@ -9,6 +9,7 @@ fine-tune step's own estimate (training_card.json "estimate"), which the step lo
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,8 @@ CPU_ANSWER_TOKENS_PER_S = 40.0
 KEPT_QUESTION_SHARE = 0.6
 TOKENS_PER_PAIR = 80
 TOKENS_PER_CHUNK_EXAMPLE = 256
+# The split's default share of held-out questions set aside as the validation slice.
+VALIDATION_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,12 @@ def plan_run(chunks: int, arguments: dict[str, Any]) -> RunPlan:
     questions = min(int(arguments.get("max_eval_questions") or 200) or 10**9,
                     round(answers * KEPT_QUESTION_SHARE * (twins + 0.2)))
     new_tokens = int(arguments.get("max_new_tokens") or 64)
+    # Judging the validation slice by its answers: once before training and after every epoch.
+    judged = 0 if config.get("validation_metric") == "loss" else min(
+        int(config.get("validation_max_questions", 32)), round(VALIDATION_SHARE * questions))
+    judging_tokens = (math.ceil(epochs) + 1) * judged * int(config.get("validation_max_new_tokens", 64))
     return RunPlan(chunks=chunks, teacher_calls=calls, training_pairs=pairs, training_tokens=tokens,
                    eval_questions=questions, teacher_minutes=calls * LOCAL_TEACHER_S_PER_CALL / 60,
-                   training_minutes=tokens / CPU_TRAIN_TOKENS_PER_S / 60,
+                   training_minutes=(tokens / CPU_TRAIN_TOKENS_PER_S
+                                     + judging_tokens / CPU_ANSWER_TOKENS_PER_S) / 60,
                    answering_minutes=2 * questions * new_tokens / CPU_ANSWER_TOKENS_PER_S / 60)

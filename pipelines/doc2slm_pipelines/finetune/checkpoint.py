@@ -33,9 +33,12 @@ class TrainingProgress:
     label_tokens_seen: int = 0
     train_seconds: float = 0.0
     loss_curve: list[list[float]] = field(default_factory=list)  # [step, loss]
-    validation_curve: list[list[float]] = field(default_factory=list)  # [step, validation loss]
+    validation_metric: str = "loss"
+    validation_curve: list[list[float]] = field(default_factory=list)  # [step, validation value]
+    validation_loss_curve: list[list[float]] = field(default_factory=list)  # [step, validation loss]
+    base_validation_value: float | None = None  # the untrained model's value, for scale (answer metrics)
     best_step: int = 0
-    best_validation_loss: float | None = None
+    best_validation_value: float | None = None
     evaluations_without_gain: int = 0
     stopped_early: bool = False
 
@@ -67,7 +70,7 @@ def save_checkpoint(output_uri: str, model: torch.nn.Module, optimizer: torch.op
                     rng_by_rank: list[dict[str, Any]] | None = None,
                     best_trainable: dict[str, torch.Tensor] | None = None) -> str:
     """Write the blob, then the pointer. rng_by_rank: every rank's RNG state under data parallelism;
-    best_trainable: the weights of the best validation loss so far, so a resumed run can still return them."""
+    best_trainable: the weights of the best validation value so far, so a resumed run can still return them."""
     blob: dict[str, Any] = {
         "trainable": trainable_state(model),
         "optimizer": optimizer.state_dict(),

@@ -49,13 +49,23 @@ class FinetuneConfig:
         "Share of training examples that are the documents' own chunk text (language modelling), so the "
         "facts are also seen in the documents' words (Jiang et al. 2024). 0 disables; must be < 1.",
         default=0.25)
-    eval_every: int = _help("Measure the validation loss every N optimizer steps; 0: once per epoch.",
+    eval_every: int = _help("Judge the validation slice every N optimizer steps; 0: once per epoch.",
                             default=0)
+    validation_metric: str = _help(
+        "What picks the checkpoint on the validation slice: 'answer_similarity' (greedy answers, mean cosine "
+        "to the reference answers by the bundled MiniLM embedder, the report's measure), 'answer_f1' (token "
+        "F1 of greedy answers), 'loss' (answer loss; it kept falling while answers got worse on real "
+        "manuals), 'auto' (answer_similarity where the embedder is installed, else answer_f1).",
+        default="auto")
+    validation_max_questions: int = _help("Validation questions answered at each judgement (answer metrics).",
+                                          default=32)
+    validation_max_new_tokens: int = _help("Longest validation answer in tokens; the evaluation's length.",
+                                           default=64)
     early_stopping_patience: int = _help(
         "Stop after this many validation measurements in a row without a gain; 0: never stop early. The "
-        "weights of the best validation loss are kept either way.", default=2)
-    early_stopping_min_gain: float = _help("A validation loss must fall by more than this to count as a gain.",
-                                           default=0.0)
+        "weights of the best validation value are kept either way.", default=2)
+    early_stopping_min_gain: float = _help("A validation value must improve by more than this to count as a "
+                                           "gain.", default=0.0)
     price_per_hour_usd: float = _help("Price of one hour of the training device, for the cost estimate.",
                                       default=4.0)
     force_4bit: bool = _help("Use the bitsandbytes 4-bit NF4 path even on CPU (slow; for tests of that "
@@ -82,6 +92,10 @@ class FinetuneConfig:
             ("checkpoint_every", self.checkpoint_every >= 0, ">= 0"),
             ("mix_chunks_share", 0.0 <= self.mix_chunks_share < 1.0, "in [0, 1)"),
             ("eval_every", self.eval_every >= 0, ">= 0"),
+            ("validation_metric", self.validation_metric in ("auto", "answer_similarity", "answer_f1", "loss"),
+             "one of auto, answer_similarity, answer_f1, loss"),
+            ("validation_max_questions", self.validation_max_questions >= 1, ">= 1"),
+            ("validation_max_new_tokens", self.validation_max_new_tokens >= 1, ">= 1"),
             ("early_stopping_patience", self.early_stopping_patience >= 0, ">= 0"),
             ("early_stopping_min_gain", self.early_stopping_min_gain >= 0.0, ">= 0"),
             ("price_per_hour_usd", self.price_per_hour_usd >= 0.0, ">= 0"),

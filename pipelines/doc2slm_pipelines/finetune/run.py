@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from doc2slm_common import storage
 
+from .answer_validation import LOSS, AnswerJudge, resolve_metric
 from .batching import BatchStream
 from .card import CARD_NAME, build_card, run_fingerprint
 from .checkpoint import checkpoint_dir
@@ -28,6 +29,7 @@ from .distributed import Ranks, barrier, process_group, rank_device, ranks_from_
 from .estimate import ModelShape, TrainingEstimate, estimate_training
 from .model import attach_lora, load_base_model, load_tokenizer, pick_device, use_gradient_checkpointing
 from .trainer import StepCallback, train
+from .validation import ValidationSlice
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +87,8 @@ def _finetune(inputs: FinetuneInputs, config: FinetuneConfig, ranks: Ranks, devi
                                          mix_chunks_share=config.mix_chunks_share, seed=config.seed)
     stream = BatchStream(examples, batch_size=config.batch_size, max_length=config.max_length,
                          packing=config.packing, seed=config.seed, pad_token_id=tokenizer.pad_token_id)
-    eval_stream, eval_count = _eval_stream(tokenizer, inputs.eval_uri, config)
+    validation = _validation_slice(tokenizer, inputs.eval_uri, config, judge=ranks.is_main)
+    eval_count = validation.examples if validation else 0
     # Each optimizer step takes grad_accumulation micro-batches on every rank.
     micro_per_step = config.grad_accumulation * ranks.world_size
     total_steps = stream.total_steps(config.epochs, config.max_steps, micro_per_step)
@@ -106,7 +109,7 @@ def _finetune(inputs: FinetuneInputs, config: FinetuneConfig, ranks: Ranks, devi
     model, quantized = load_base_model(base_dir, config, device)
     prepared = attach_lora(model, tokenizer, config, device, quantized)
     result = train(prepared, stream, config, total_steps, output_uri=output_uri, fingerprint=fingerprint,
-                   on_step=on_step, eval_stream=eval_stream, ranks=ranks)
+                   on_step=on_step, validation=validation, ranks=ranks)
     card = build_card(config=config, base_model=base_name, base_model_dir=str(base_dir), data=data_card,
                       estimate=estimate, prepared=prepared, result=result,
                       wall_seconds=time.perf_counter() - wall_start, fingerprint=fingerprint,
@@ -119,20 +122,26 @@ def _finetune(inputs: FinetuneInputs, config: FinetuneConfig, ranks: Ranks, devi
     return card
 
 
-def _eval_stream(tokenizer: Any, eval_uri: str | None, config: FinetuneConfig
-                 ) -> tuple[BatchStream | None, int]:
+def _validation_slice(tokenizer: Any, eval_uri: str | None, config: FinetuneConfig, *, judge: bool
+                      ) -> ValidationSlice | None:
+    """The validation file as loss examples and, for an answer metric, an answer judge (on rank 0 only,
+    the rank that judges)."""
     if not eval_uri:
-        return None, 0
+        return None
     from .data import DataCard, tokenize_pair
 
     card = DataCard()
-    examples = [e for r in storage.read_jsonl(eval_uri)
-                if isinstance(r.get("question"), str) and isinstance(r.get("answer"), str)
-                and (e := tokenize_pair(tokenizer, r["question"], r["answer"], config.max_length, card))]
+    records = [r for r in storage.read_jsonl(eval_uri)
+               if isinstance(r.get("question"), str) and isinstance(r.get("answer"), str)]
+    examples = [e for r in records
+                if (e := tokenize_pair(tokenizer, r["question"], r["answer"], config.max_length, card))]
     if not examples:
-        return None, 0
-    return BatchStream(examples, batch_size=config.batch_size, max_length=config.max_length,
-                       packing=False, seed=config.seed, pad_token_id=tokenizer.pad_token_id), len(examples)
+        return None
+    stream = BatchStream(examples, batch_size=config.batch_size, max_length=config.max_length,
+                         packing=False, seed=config.seed, pad_token_id=tokenizer.pad_token_id)
+    metric = resolve_metric(config.validation_metric)
+    answer_judge = AnswerJudge(tokenizer, records, config, metric) if judge and metric != LOSS else None
+    return ValidationSlice(stream, metric, answer_judge)
 
 
 def _finished_card(output_uri: str, fingerprint: str) -> dict[str, Any] | None:

@@ -22,7 +22,7 @@ from .checkpoint import TrainingProgress, apply_checkpoint, load_latest, rng_sta
 from .config import FinetuneConfig
 from .distributed import SINGLE_PROCESS, Ranks, from_main, gather_objects, sum_across, wrap_data_parallel
 from .model import PreparedModel
-from .validation import BestWeights, evaluation_steps
+from .validation import BestWeights, ValidationSlice, evaluation_steps, loss_at
 
 log = logging.getLogger(__name__)
 MAX_GRAD_NORM = 1.0
@@ -114,24 +114,25 @@ def peak_memory_bytes(device: torch.device) -> int:
 
 def train(prepared: PreparedModel, stream: BatchStream, config: FinetuneConfig, total_steps: int, *,
           output_uri: str | None, fingerprint: str, on_step: StepCallback | None = None,
-          eval_stream: BatchStream | None = None, ranks: Ranks = SINGLE_PROCESS) -> TrainResult:
+          validation: ValidationSlice | None = None, ranks: Ranks = SINGLE_PROCESS) -> TrainResult:
     """Run (or resume) the optimizer steps up to total_steps, checkpointing every checkpoint_every.
 
-    With an eval_stream (the validation slice) the loss on it is measured at regular steps, training
-    stops early when it no longer falls, and the model ends with the weights of its lowest value.
+    With a validation slice it is judged at regular steps (and once before the first, for the base
+    model's value), training stops early when the judgement no longer improves, and the model ends with
+    the weights of its best judgement.
     Under torchrun every rank calls this; rank 0 alone writes checkpoints, and every rank resumes from
     the same one: all ranks read it before the DDP wrap below, a collective that rank 0 must pass before
     it can write a newer one.
     """
     optimizer, scheduler = make_optimizer(prepared, config, total_steps)
-    progress = TrainingProgress()
+    progress = TrainingProgress(validation_metric=validation.metric if validation else "loss")
     blob = load_latest(output_uri, fingerprint) if output_uri else None
     if blob is not None:
         progress = apply_checkpoint(blob, prepared.model, optimizer, scheduler, rank=ranks.rank)
     resumed_from = progress.step
     best = BestWeights(config, progress, blob.get("best_trainable") if blob is not None else None)
     checks = (evaluation_steps(config, math.ceil(stream.per_epoch / (config.grad_accumulation * ranks.world_size)),
-                               total_steps) if eval_stream is not None else set())
+                               total_steps) if validation is not None else set())
     if blob is None:
         # Dropout draws from this state; seeding it makes a fresh run repeatable, and a resumed run
         # continues from the state its checkpoint saved. Each rank draws its own dropout masks.
@@ -141,6 +142,11 @@ def train(prepared: PreparedModel, stream: BatchStream, config: FinetuneConfig, 
     prepared.model.train()
     if prepared.device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(prepared.device)
+    if validation is not None and validation.by_answers and progress.step == 0:
+        # Before any step the LoRA update is zero: this is the base model's answer score. Every rank takes
+        # part in the broadcast, though only rank 0 has a judge.
+        progress.base_validation_value = from_main(
+            validation.judge.score(prepared.model) if validation.judge is not None else None, ranks)
     session_tokens, session_start = 0, time.perf_counter()
     for step in range(progress.step, total_steps):
         started = time.perf_counter()
@@ -167,10 +173,11 @@ def train(prepared: PreparedModel, stream: BatchStream, config: FinetuneConfig, 
         if on_step is not None:
             on_step(progress.step, total_steps, loss_value)
         stop = False
-        if eval_stream is not None and progress.step in checks:
-            # One rank evaluates (the weights are the same on all); the others take its figure.
-            value = from_main(evaluate_loss(prepared, eval_stream) if ranks.is_main else None, ranks)
-            stop = best.record(progress.step, float(value), prepared.model)
+        if validation is not None and progress.step in checks:
+            # One rank judges (the weights are the same on all); the others take its figure.
+            value, loss = from_main(judge_validation(prepared, validation) if ranks.is_main else None, ranks)
+            progress.validation_loss_curve.append([progress.step, round(loss, 5)])
+            stop = best.record(progress.step, value, prepared.model)
         if stop:
             break
         if (output_uri and config.checkpoint_every and progress.step % config.checkpoint_every == 0
@@ -182,9 +189,15 @@ def train(prepared: PreparedModel, stream: BatchStream, config: FinetuneConfig, 
                                 rng_by_rank=states, best_trainable=best.state)
     elapsed = time.perf_counter() - session_start
     best.restore(prepared.model)
-    eval_loss = progress.best_validation_loss
+    eval_loss = loss_at(progress, progress.best_step)
     return TrainResult(progress, total_steps, resumed_from, session_tokens / elapsed if elapsed > 0 else 0.0,
                        peak_memory_bytes(prepared.device), eval_loss)
+
+
+def judge_validation(prepared: PreparedModel, validation: ValidationSlice) -> tuple[float, float]:
+    """(the slice's judgement: the loss or the answers' score, the validation loss, recorded either way)."""
+    loss = evaluate_loss(prepared, validation.stream)
+    return (loss if validation.judge is None else validation.judge.score(prepared.model)), loss
 
 
 @torch.no_grad()

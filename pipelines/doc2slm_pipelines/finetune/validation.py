@@ -1,34 +1,65 @@
-"""Choosing when to stop: the loss on held-out validation questions, the best weights, early stopping.
+"""Choosing when to stop: a judgement of the validation slice at regular steps, the best weights, early
+stopping.
 
 Training to convergence on facts a model did not know raises hallucination (Gekhman et al. 2024), and
-the right number of epochs differs by corpus, so the loop measures the answer loss of the validation
-slice (held-out wordings of trained facts, never the reported test set) at regular steps, keeps the
-LoRA weights of the lowest loss, stops once `early_stopping_patience` evaluations in a row brought no
-gain, and hands back the best weights rather than the last ones. LoRA weights are a few MB, so the best
-copy lives in memory and rides along in checkpoints.
+the right number of epochs differs by corpus, so the loop judges the validation slice (held-out wordings
+of trained facts, never the reported test set) at regular steps, keeps the LoRA weights of the best
+judgement, stops once `early_stopping_patience` judgements in a row brought no gain, and hands back the
+best weights rather than the last ones. The judgement is the greedy answers' score by default
+(answer_validation.py says why the loss is not enough); the loss remains a choice. LoRA weights are a few
+MB, so the best copy lives in memory and rides along in checkpoints.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
 
 import torch
 
+from .answer_validation import LOSS, AnswerJudge
+from .batching import BatchStream
 from .checkpoint import TrainingProgress, trainable_state
 from .config import FinetuneConfig
 
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class ValidationSlice:
+    """The validation examples (for the loss) and, unless the metric is the loss, their answer judge."""
+
+    stream: BatchStream
+    metric: str
+    judge: AnswerJudge | None = None
+
+    @property
+    def examples(self) -> int:
+        return len(self.stream.examples)
+
+    @property
+    def by_answers(self) -> bool:
+        """Judged by answers (on rank 0, which alone holds the judge) rather than by the loss."""
+        return self.metric != LOSS
+
+
+def loss_at(progress: TrainingProgress, step: int) -> float | None:
+    """The validation loss measured at `step`, if one was."""
+    return next((loss for at, loss in progress.validation_loss_curve if at == step), None)
+
+
 def evaluation_steps(config: FinetuneConfig, steps_per_epoch: int, total_steps: int) -> set[int]:
-    """Optimizer steps after which the validation loss is measured (the last step always)."""
+    """Optimizer steps after which the validation slice is judged (the last step always)."""
     every = config.eval_every or max(1, steps_per_epoch)
     return {step for step in range(every, total_steps + 1, every)} | {total_steps}
 
 
 class BestWeights:
-    """The validation curve, the best step and its weights; decides when training stops."""
+    """The validation curve, the best step and its weights; decides when training stops.
+
+    A loss is better when lower, an answer score when higher; `progress.validation_metric` says which.
+    """
 
     def __init__(self, config: FinetuneConfig, progress: TrainingProgress,
                  best_state: dict[str, torch.Tensor] | None = None) -> None:
@@ -37,19 +68,22 @@ class BestWeights:
         self.progress = progress
         self.state = best_state
 
-    def record(self, step: int, loss: float, model: torch.nn.Module) -> bool:
+    def _gain(self, value: float, best: float) -> float:
+        return best - value if self.progress.validation_metric == LOSS else value - best
+
+    def record(self, step: int, value: float, model: torch.nn.Module) -> bool:
         """Add one measurement; True when training should stop here."""
         progress = self.progress
-        progress.validation_curve.append([step, round(loss, 5)])
-        best = progress.best_validation_loss
-        if best is None or loss < best - self.min_gain:
-            progress.best_validation_loss, progress.best_step = loss, step
+        progress.validation_curve.append([step, round(value, 5)])
+        best = progress.best_validation_value
+        if best is None or (math.isfinite(value) and self._gain(value, best) > self.min_gain):
+            progress.best_validation_value, progress.best_step = value, step
             progress.evaluations_without_gain = 0
             self.state = trainable_state(model)
-        elif math.isfinite(loss):
+        else:
             progress.evaluations_without_gain += 1
-        log.info("validation loss %.4f at step %d (best %.4f at step %d)", loss, step,
-                 progress.best_validation_loss, progress.best_step)
+        log.info("validation %s %.4f at step %d (best %.4f at step %d)", progress.validation_metric, value,
+                 step, progress.best_validation_value, progress.best_step)
         stop = self.patience > 0 and progress.evaluations_without_gain >= self.patience
         if stop:
             progress.stopped_early = True
@@ -64,6 +98,6 @@ class BestWeights:
         with torch.no_grad():
             for name, tensor in self.state.items():
                 params[name].copy_(tensor.to(params[name].device))
-        log.info("restored the weights of step %d (validation loss %.4f)", self.progress.best_step,
-                 self.progress.best_validation_loss)
+        log.info("restored the weights of step %d (validation %s %.4f)", self.progress.best_step,
+                 self.progress.validation_metric, self.progress.best_validation_value)
         return True
