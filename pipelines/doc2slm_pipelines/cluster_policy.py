@@ -1,15 +1,17 @@
 """What every pod the pipeline creates on a cluster looks like: which images, which labels, how locked down.
 
 The training job (trainjob.py) and the InferenceService the deploy step may create (steps/deploy_kserve.py)
-run with the release's object-store credentials, so the image is the one choice a pipeline parameter must
-not make freely: it has to come from the operator's registry (`DOC2SLM_ALLOWED_IMAGE_PREFIXES`, in the
-chart's ConfigMap; default: the registry the pipeline is compiled for). The pods meet the restricted Pod
-Security Standard with a read-only root (scratch and caches on emptyDirs) and carry the release's pod
-labels, so the chart's default-deny NetworkPolicy selects them and only its allows apply.
+run with object-store credentials (the chart's training and serving storage identities), so the image is the
+one choice a pipeline parameter must not make freely: it has to come from the operator's registry
+(`DOC2SLM_ALLOWED_IMAGE_PREFIXES`, in the chart's ConfigMap; default: the registry the pipeline is compiled
+for). The pods meet the restricted Pod Security Standard with a read-only root (scratch and caches on
+emptyDirs) and carry the release's pod labels, so the chart's default-deny NetworkPolicy selects them and
+only its allows apply.
 
 The chart's settings reach the step through its environment (the ConfigMap `<release>-config`); unset,
-the chart's defaults apply. This is a check in the step, not on the API server: it stops a pipeline
-parameter from choosing the image, not someone who writes their own step (docs/security.md).
+the chart's defaults apply. This is a check in the step: it stops a pipeline parameter from choosing the
+image, not someone who writes their own step; the chart's optional ValidatingAdmissionPolicy
+(admissionPolicy.enabled) applies the same rule on the API server (docs/security.md).
 """
 
 from __future__ import annotations
@@ -86,8 +88,8 @@ def training_storage_env() -> dict[str, str]:
 
 
 def training_storage_secret() -> str:
-    """The Secret whose keys the training pods get as MINIO_ACCESS_KEY / MINIO_SECRET_KEY (chart value
-    pipeline.trainingStorageSecret, by default objectStore.existingSecret); empty: none is mounted."""
+    """The Secret whose keys the training pods get as MINIO_ACCESS_KEY / MINIO_SECRET_KEY (the chart's
+    training storage identity, objectStore.identities.training.secret); empty: none is mounted."""
     return os.environ.get(ENV_TRAINING_STORAGE_SECRET, "")
 
 

@@ -48,6 +48,17 @@ def helm_template(values: list[Path] | None = None, sets: list[str] | None = Non
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
 
 
+def helm_notes(sets: list[str] | None = None) -> str:
+    """What `helm install` prints after installing (NOTES.txt), from a client-side dry run."""
+    cmd: list[str | Path] = [tool("helm"), "install", RELEASE, CHART, "--namespace", NAMESPACE, "--dry-run=client"]
+    for assignment in sets or []:
+        cmd += ["--set", assignment]
+    result = run(cmd)
+    if result.returncode != 0:
+        raise ValueError(result.stderr.strip())
+    return result.stdout.split("\nNOTES:\n", 1)[1]
+
+
 def cloud_values(cloud: str) -> Path:
     return CHART / f"values-{cloud}.yaml"
 
@@ -63,13 +74,19 @@ def by_kind(manifests: list[Manifest], kind: str) -> list[Manifest]:
     return [m for m in manifests if m["kind"] == kind]
 
 
+def release_config(manifests: list[Manifest]) -> Manifest:
+    """The chart's ConfigMap `<release>-config` (there are others: the storage policies)."""
+    (config,) = [m for m in by_kind(manifests, "ConfigMap") if m["metadata"]["name"] == f"{RELEASE}-config"]
+    return config
+
+
 def key(manifest: Manifest) -> tuple[str, str]:
     return manifest["kind"], manifest["metadata"]["name"]
 
 
 def pod_spec(manifest: Manifest) -> Manifest | None:
-    """The pod spec of a workload (Deployment, StatefulSet) or of a KServe predictor."""
-    if manifest["kind"] in ("Deployment", "StatefulSet"):
+    """The pod spec of a workload (Deployment, StatefulSet, Job) or of a KServe predictor."""
+    if manifest["kind"] in ("Deployment", "StatefulSet", "Job"):
         return dict(manifest["spec"]["template"]["spec"])
     if manifest["kind"] == "InferenceService":
         return dict(manifest["spec"]["predictor"])

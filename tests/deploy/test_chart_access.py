@@ -51,16 +51,23 @@ def test_vllm_requires_an_api_key_from_a_secret_and_never_updates_lora_at_run_ti
                             "inferenceService.vllm.apiKeySecret.name="])
 
 
-def test_each_grpc_service_is_confined_to_the_release_bucket_and_its_scratch_dirs() -> None:
-    rendered = helm_template(sets=["objectStore.bucket=team-a", "services.extraUriPrefixes={s3://shared/docs/}"])
-    deployments = [d for d in by_kind(rendered, "Deployment")
-                   if d["metadata"]["name"] in {f"doc2slm-{s}" for s in ("extraction", "qagen", "embedding",
-                                                                         "scoring")}]
-    assert len(deployments) == 4
-    for deployment in deployments:
-        (container,) = containers(deployment)
+def test_each_grpc_service_is_confined_to_its_storage_prefixes_and_its_scratch_dirs() -> None:
+    """DOC2SLM_ALLOWED_URI_PREFIXES follows the service's storage identity (objectStore.identities), so an
+    out-of-prefix URI is PERMISSION_DENIED in the service before the object store refuses it; embedding
+    has no storage at all. With the old shared Secret every service keeps the whole bucket."""
+    rendered = helm_template(sets=["objectStore.bucket=team-a", "services.extraUriPrefixes={s3://shared/docs/}",
+                                   "objectStore.identities.scoring.read={runs/,reports/}"])
+    expected = {"extraction": "s3://team-a/docs/,", "qagen": "s3://team-a/runs/,", "embedding": "",
+                "scoring": "s3://team-a/runs/,s3://team-a/reports/,"}
+    deployments = {d["metadata"]["name"]: d for d in by_kind(rendered, "Deployment")}
+    for service, bucket_prefixes in expected.items():
+        (container,) = containers(deployments[f"doc2slm-{service}"])
         assert _env(container)["DOC2SLM_ALLOWED_URI_PREFIXES"] == \
-            "s3://team-a/,file:///tmp,file:///cache,s3://shared/docs/"
+            f"{bucket_prefixes}file:///tmp,file:///cache,s3://shared/docs/", service
+    shared = helm_template(sets=["objectStore.existingSecret=doc2slm-object-store"])
+    for deployment in by_kind(shared, "Deployment"):
+        (container,) = containers(deployment)
+        assert _env(container)["DOC2SLM_ALLOWED_URI_PREFIXES"] == "s3://doc2slm/,file:///tmp,file:///cache"
 
 
 def test_the_predictor_limits_reach_its_settings_and_validate(monkeypatch: pytest.MonkeyPatch) -> None:

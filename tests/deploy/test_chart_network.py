@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.deploy.netpol import Pod, connection_allowed
-from tests.deploy.render import CLOUDS, Manifest, by_kind, helm_template
+from tests.deploy.render import CLOUDS, Manifest, by_kind, helm_template, release_config
 
 RELEASE = {"app.kubernetes.io/name": "doc2slm", "app.kubernetes.io/instance": "doc2slm"}
 PORTS = {"extraction": 50051, "qagen": 50052, "embedding": 50053, "scoring": 50054}
@@ -43,10 +43,10 @@ def test_default_deny_selects_every_pod_of_the_release(
     assert "ingress" not in deny["spec"] and "egress" not in deny["spec"]
     selector = deny["spec"]["podSelector"]["matchLabels"]
     rendered = chart_renders["generic"]
-    pod_labels = [w["spec"]["template"]["metadata"]["labels"]
-                  for w in by_kind(rendered, "Deployment") + by_kind(rendered, "StatefulSet")]
+    pod_labels = [w["spec"]["template"]["metadata"]["labels"] for kind in ("Deployment", "StatefulSet", "Job")
+                  for w in by_kind(rendered, kind)]
     pod_labels += [i["spec"]["predictor"]["labels"] for i in by_kind(rendered, "InferenceService")]
-    assert len(pod_labels) == 6
+    assert len(pod_labels) == 7
     for labels in pod_labels:
         assert all(labels.get(k) == v for k, v in selector.items()), labels
 
@@ -124,7 +124,7 @@ def test_gpu_selection_per_cloud(chart_renders: dict[str, list[Manifest]], cloud
     assert any(t["key"] == taint_key and t["effect"] == "NoSchedule" for t in predictor["tolerations"])
     (container,) = predictor["containers"]
     assert container["resources"]["limits"]["nvidia.com/gpu"] == "1"
-    (config,) = by_kind(rendered, "ConfigMap")
+    config = release_config(rendered)
     assert json.loads(config["data"]["DOC2SLM_GPU_NODE_SELECTOR"]) == node_selector
     assert json.loads(config["data"]["DOC2SLM_GPU_TOLERATIONS"]) == predictor["tolerations"]
     (minio,) = by_kind(rendered, "StatefulSet")

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from tests.deploy.pss import assert_restricted
-from tests.deploy.render import CHART, CLOUDS, Manifest, by_kind, containers, pod_spec
+from tests.deploy.render import CHART, CLOUDS, Manifest, by_kind, containers, pod_spec, release_config
 
 ALL = ["generic", *CLOUDS]
 GRPC = {"extraction": (50051, "doc2slm.v1.ExtractionService"), "qagen": (50052, "doc2slm.v1.QAGenService"),
@@ -38,7 +38,7 @@ def test_every_container_meets_the_restricted_pod_security_standard(
         for container in containers(workload):
             assert_restricted(spec, container, workload["metadata"]["name"])
             checked += 1
-    assert checked == 6  # four services, MinIO, the predictor
+    assert checked == 7  # four services, MinIO, the job that creates its users, the predictor
 
 
 @pytest.mark.parametrize("cloud", ALL)
@@ -103,7 +103,7 @@ def test_autoscaling_adds_an_hpa_and_leaves_replicas_to_it() -> None:
 
 def test_grpc_services_are_headless_and_clients_use_dns_round_robin(chart_renders: dict[str, list[Manifest]]) -> None:
     services = {s["metadata"]["name"]: s for s in by_kind(chart_renders["generic"], "Service")}
-    (config,) = by_kind(chart_renders["generic"], "ConfigMap")
+    config = release_config(chart_renders["generic"])
     for name, (port, _) in GRPC.items():
         service = services[f"doc2slm-{name}"]
         assert service["spec"]["clusterIP"] == "None"
@@ -122,7 +122,7 @@ def _walk(node: Any, path: str = "") -> list[tuple[str, Any]]:
 @pytest.mark.parametrize("values_file", sorted(p.name for p in CHART.glob("values*.yaml")))
 def test_values_files_hold_no_secret_data(values_file: str) -> None:
     """Secret-sounding keys may only name a Secret or a key inside one, never hold a credential."""
-    allowed = {"existingSecret", "storageSecret", "trainingStorageSecret", "accessKeyKey", "secretKeyKey", "apiKeyKey"}
+    allowed = {"existingSecret", "storageSecret", "secret", "accessKeyKey", "secretKeyKey", "apiKeyKey"}
     values = yaml.safe_load((CHART / values_file).read_text())
     for path, value in _walk(values):
         leaf = path.rsplit(".", 1)[-1]
@@ -148,9 +148,13 @@ def test_rendered_objects_reference_secrets_and_never_carry_them(
                 if SECRET_LIKE.search(env["name"]):
                     assert "value" not in env, f"{env['name']} carries a literal value"
                     referenced.add(env["valueFrom"]["secretKeyRef"]["name"])
-    assert referenced == {"doc2slm-object-store", "doc2slm-teacher"}
-    (config,) = by_kind(rendered, "ConfigMap")
-    assert not any(SECRET_LIKE.search(k) for k in config["data"])
+    # One Secret per storage identity (embedding has none; the pipeline's is read by the users Job), MinIO's
+    # root, the teacher's key.
+    assert referenced == {"doc2slm-minio-root", "doc2slm-store-extraction", "doc2slm-store-qagen",
+                          "doc2slm-store-scoring", "doc2slm-kserve-s3", "doc2slm-object-store",
+                          "doc2slm-store-training", "doc2slm-teacher"}
+    for config in by_kind(rendered, "ConfigMap"):
+        assert not any(SECRET_LIKE.search(k) for k in config["data"])
 
 
 @pytest.mark.parametrize("cloud", ALL)
@@ -159,6 +163,10 @@ def test_images_are_pinned(chart_renders: dict[str, list[Manifest]], cloud: str)
         for container in containers(workload):
             image = container.get("image")
             if image is None:  # a KServe runtime image comes from its ServingRuntime
+                continue
+            if "@" in image:  # by digest (image.digests)
+                repository, _, digest = image.partition("@")
+                assert repository and re.fullmatch(r"sha256:[0-9a-f]{64}", digest), image
                 continue
             repository, _, tag = image.rpartition(":")
             assert repository and tag and tag != "latest" and "/" not in tag, image

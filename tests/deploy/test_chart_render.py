@@ -17,6 +17,7 @@ from tests.deploy.render import (
     by_kind,
     cloud_values,
     helm_template,
+    release_config,
     run,
     tool,
 )
@@ -108,6 +109,26 @@ def test_kserve_check_rejects_an_unknown_field(chart_renders: dict[str, list[Man
         ("image.tag=latest", "at '/image/tag'"),
         ("inferenceService.runtime=triton", "at '/inferenceService/runtime'"),
         ("inferenceService.gpu.count=-2", "at '/inferenceService/gpu/count': minimum: got -2, want 0"),
+        # Storage identities (tests/deploy/test_chart_storage.py): key prefixes, no keys, no extra identities.
+        ("objectStore.identities.qagen.write={../}", "at '/objectStore/identities/qagen/write/0'"),
+        ("objectStore.identities.qagen.write={runs}", "at '/objectStore/identities/qagen/write/0'"),
+        ("objectStore.identities.extraction.read={/etc/}", "at '/objectStore/identities/extraction/read/0'"),
+        ("objectStore.identities.extraction.read={*/}", "at '/objectStore/identities/extraction/read/0'"),
+        ("objectStore.identities.serving.write={runs/}", "additional properties 'write' not allowed"),
+        ("objectStore.identities.serving.read=null", "at '/objectStore/identities/serving': missing property 'read'"),
+        ("objectStore.identities.embedding.secret=doc2slm-store-embedding", "additional properties 'embedding'"),
+        ("objectStore.identities.qagen.accessKey=AKIAEXAMPLE", "additional properties 'accessKey' not allowed"),
+        ("objectStore.identities.qagen.secret=Not_A_Name", "at '/objectStore/identities/qagen/secret'"),
+        ("minio.provisioning.image=quay.io/minio/mc:latest", "at '/minio/provisioning/image'"),
+        # Image digests (test_chart_images.py) and the admission policy (test_chart_admission.py).
+        ("image.digests.qagen=sha256:abc", "at '/image/digests/qagen'"),
+        ("image.digests.qagen=sha512:" + "a" * 64, "at '/image/digests/qagen'"),
+        ("image.digests.qagen=SHA256:" + "a" * 64, "at '/image/digests/qagen'"),
+        ("image.digests.trainer=sha256:" + "a" * 64, "invalid propertyName 'trainer'"),
+        ("admissionPolicy.validationActions={Deny,Warn}", "at '/admissionPolicy/validationActions'"),
+        ("admissionPolicy.validationActions={Block}", "at '/admissionPolicy/validationActions/0'"),
+        ("admissionPolicy.extraImagePrefixes={docker.io}", "at '/admissionPolicy/extraImagePrefixes/0'"),
+        ("admissionPolicy.namespaces={Team_A}", "at '/admissionPolicy/namespaces/0'"),
     ],
 )
 def test_bad_values_are_rejected_by_the_schema(assignment: str, message: str) -> None:
@@ -123,6 +144,17 @@ def test_bad_values_are_rejected_by_the_schema(assignment: str, message: str) ->
         (["minio.enabled=false"], "objectStore.endpoint is required when minio.enabled is false"),
         (["services.qagen.autoscaling.enabled=true", "services.qagen.autoscaling.minReplicas=9"],
          "services.qagen.autoscaling.minReplicas (9) must not exceed maxReplicas (8)"),
+        # Storage identities (test_chart_storage.py): never MinIO's root keys, never another identity's.
+        (["objectStore.identities.qagen.secret=doc2slm-minio-root"],
+         "objectStore.identities.qagen.secret names the Secret doc2slm-minio-root, which is already "
+         "minio.rootSecret.name (MinIO's root credentials)"),
+        (["objectStore.identities.training.secret=doc2slm-store-qagen"],
+         "objectStore.identities.training.secret names the Secret doc2slm-store-qagen, which is already "
+         "objectStore.identities.qagen.secret"),
+        (["minio.rootSecret.name=doc2slm-kserve-s3"],
+         "inferenceService.storageSecret names the Secret doc2slm-kserve-s3, which is already minio.rootSecret.name"),
+        (["inferenceService.storageUri=s3://doc2slm/runs/r1/qa"],
+         "inferenceService.storageUri s3://doc2slm/runs/r1/qa lies outside objectStore.identities.serving.read"),
     ],
 )
 def test_inconsistent_values_fail_with_a_clear_message(assignments: list[str], message: str) -> None:
@@ -134,7 +166,7 @@ def test_external_object_store_drops_minio_and_opens_egress_to_it() -> None:
     rendered = helm_template(sets=["minio.enabled=false", "objectStore.endpoint=s3.eu-west-1.amazonaws.com:443",
                                    "objectStore.secure=true"])
     assert not by_kind(rendered, "StatefulSet")
-    (config,) = by_kind(rendered, "ConfigMap")
+    config = release_config(rendered)
     assert config["data"]["MINIO_ENDPOINT"] == "s3.eu-west-1.amazonaws.com:443"
     assert config["data"]["MINIO_SECURE"] == "true"
     policies = {p["metadata"]["name"]: p for p in by_kind(rendered, "NetworkPolicy")}

@@ -12,7 +12,7 @@ import pytest
 from doc2slm_common.config import Doc2slmSettings, load_settings
 from doc2slm_common.server import ServerSettings
 
-from tests.deploy.render import Manifest, by_kind
+from tests.deploy.render import Manifest, by_kind, release_config
 
 # Read by doc2slm_common itself (basemodel.cache_dir, uri_access) rather than by a settings class.
 READ_DIRECTLY = {"DOC2SLM_CACHE_DIR", "DOC2SLM_ALLOWED_URI_PREFIXES"}
@@ -43,7 +43,7 @@ def chart_environment(
 ) -> Iterator[dict[str, str]]:
     """The container's literal env plus the ConfigMap, applied to os.environ for one test."""
     service = request.param
-    (config,) = by_kind(chart_renders["generic"], "ConfigMap")
+    config = release_config(chart_renders["generic"])
     env = {**config["data"], **container_env(chart_renders["generic"], service)}
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)

@@ -12,7 +12,7 @@ from doc2slm_pipelines.trainjob import TrainJobSpec, render
 
 from tests.deploy.netpol import Pod, connection_allowed
 from tests.deploy.pss import assert_restricted
-from tests.deploy.render import Manifest, by_kind, helm_template
+from tests.deploy.render import Manifest, by_kind, helm_template, release_config
 
 STRANGER = Pod({"app": "something-else"}, ip="10.0.1.6")
 PIPELINE_STEP = Pod({"pipelines.kubeflow.org/v2_component": "true"}, ip="10.0.1.5")
@@ -23,7 +23,7 @@ RELEASE = {"app.kubernetes.io/name": "doc2slm", "app.kubernetes.io/instance": "d
 
 
 def _config(rendered: list[Manifest]) -> dict[str, str]:
-    (config,) = by_kind(rendered, "ConfigMap")
+    config = release_config(rendered)
     return dict(config["data"])
 
 
@@ -144,13 +144,13 @@ def _trainer_env(job: Manifest) -> dict[str, Any]:
 def test_training_pods_reach_the_store_with_the_secret_the_chart_names(
         chart_renders: dict[str, list[Manifest]], monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
     """The job's pods read train.jsonl and write the adapter on s3://: they get the chart's endpoint and the
-    object-store Secret by reference (objectStore.existingSecret and its key names), or the training
-    Secret of its own when pipeline.trainingStorageSecret names one."""
+    training identity's own Secret by reference (objectStore.identities.training, the chart's key names),
+    never MinIO's root Secret nor the pipeline steps' Secret."""
     env = _trainer_env(_job(monkeypatch, chart_renders["generic"], kind))
     assert env["MINIO_ENDPOINT"] == "doc2slm-minio:9000"
-    assert env["MINIO_ACCESS_KEY"] == {"secretKeyRef": {"name": "doc2slm-object-store", "key": "MINIO_ACCESS_KEY"}}
-    own = helm_template(sets=["pipeline.trainingStorageSecret=doc2slm-training-store",
+    assert env["MINIO_ACCESS_KEY"] == {"secretKeyRef": {"name": "doc2slm-store-training", "key": "MINIO_ACCESS_KEY"}}
+    own = helm_template(sets=["objectStore.identities.training.secret=team-a-training-store",
                               "objectStore.accessKeyKey=accesskey", "objectStore.secretKeyKey=secretkey"])
     env = _trainer_env(_job(monkeypatch, own, kind))
-    assert env["MINIO_ACCESS_KEY"] == {"secretKeyRef": {"name": "doc2slm-training-store", "key": "accesskey"}}
-    assert env["MINIO_SECRET_KEY"] == {"secretKeyRef": {"name": "doc2slm-training-store", "key": "secretkey"}}
+    assert env["MINIO_ACCESS_KEY"] == {"secretKeyRef": {"name": "team-a-training-store", "key": "accesskey"}}
+    assert env["MINIO_SECRET_KEY"] == {"secretKeyRef": {"name": "team-a-training-store", "key": "secretkey"}}
