@@ -151,7 +151,7 @@ def doc2slm_pipeline(
             account), read by the fine-tune and deploy steps (optional: without it, their defaults), and of
             the object store's address (MINIO_ENDPOINT, MINIO_SECURE), read by every step.
         pipeline_storage_secret: Secret with the object-store keys every step uses (keys MINIO_ACCESS_KEY
-            and MINIO_SECRET_KEY); the training job's pods get the chart's pipeline.trainingStorageSecret.
+            and MINIO_SECRET_KEY); the training job's pods get the chart's objectStore.identities.training secret.
     """
     chunks = extract(docs_uri=docs_uri, work_uri=work_uri, extraction_address=extraction_address,
                      chunk_max_tokens=chunk_max_tokens, chunk_overlap_tokens=chunk_overlap_tokens,
