@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from doc2slm_qagen.injection import is_instruction, planted_instructions
 from doc2slm_qagen.parsing import RawPair
-from doc2slm_qagen.prompts import EXAMPLE_NAMES, EXAMPLE_SUBJECT, split_sentences
+from doc2slm_qagen.prompts import EXAMPLE_NAMES, EXAMPLE_SUBJECT
 from doc2slm_qagen.textsim import content_tokens, jaccard, normalise, overlap_share
 
 EMPTY = "empty"
@@ -40,17 +41,6 @@ _REFUSAL = re.compile(
     r"unknown\W*$|none\W*$)",
     re.IGNORECASE,
 )
-# Sentences in a document that address a language model rather than a reader (prompt injection).
-_PLANTED_INSTRUCTION = re.compile(
-    r"\b(?:ignore|disregard|forget)\s+(?:all\s+|any\s+|the\s+|your\s+)*(?:previous|prior|above|earlier|"
-    r"preceding|other)?\s*(?:instructions?|prompts?|rules|directions)\b|\byou\s+are\s+now\b|"
-    r"\b(?:system|developer)\s+prompt\b|\b(?:language\s+model|chatbot|assistant|\bAI\b)s?\s*[:,]\s|"
-    r"\b(?:respond|reply|answer|output)\s+(?:only\s+|always\s+|every\s+\w+\s+)*with\b|"
-    r"\bnew\s+instructions?\b",
-    re.IGNORECASE,
-)
-
-
 # Words of the prompt's worked example (the X-200 pump): SmolLM2-135M was measured asking about "the X-200
 # pump" in chunks about Vim. Such a word in a question, absent from the chunk, marks a copied example.
 _EXAMPLE_WORDS = frozenset(content_tokens(EXAMPLE_SUBJECT))
@@ -70,11 +60,6 @@ class FilterSettings:
     echo_similarity: float = 0.9
 
 
-def planted_instructions(chunk_text: str) -> list[str]:
-    """The chunk's sentences that try to instruct a model."""
-    return [s for s in split_sentences(chunk_text) if _PLANTED_INSTRUCTION.search(s)]
-
-
 class ChunkFilter:
     """The filters bound to one chunk (its token sets are computed once for all its pairs)."""
 
@@ -83,14 +68,15 @@ class ChunkFilter:
         self.planted = planted_instructions(chunk_text)
         self.chunk_tokens = set(content_tokens(chunk_text))
         self.chunk_phrases = f" {normalise(chunk_text)} "
-        clean_text = chunk_text
+        clean_text = " ".join(chunk_text.split())
         for sentence in self.planted:
             clean_text = clean_text.replace(sentence, " ")
         self.clean_tokens = set(content_tokens(clean_text))
 
     def is_usable_answer(self, sentence: str) -> bool:
-        """Answer-first mode: never offer a planted instruction as an answer."""
-        return sentence not in self.planted
+        """Answer-first mode: never offer a planted instruction (or a sentence holding one) as an answer."""
+        flat = " ".join(sentence.split())
+        return not any(planted in flat for planted in self.planted) and not is_instruction(flat)
 
     def reason_to_drop(self, pair: RawPair) -> str | None:
         """The name of the first filter the pair fails, or None to keep it."""
