@@ -22,6 +22,8 @@ class ScenarioResult:
     behaviour: str
     lost: int = 0
     duplicated: int = 0
+    # Security rows: attempts that got what they should not (a key sent, a model swapped, a byte outside).
+    leaked: int = 0
     ok: bool = True
     seconds: float = 0.0
     details: dict[str, Any] = field(default_factory=dict)
@@ -35,6 +37,8 @@ class ScenarioResult:
             reasons.append(f"{self.fault}: {self.lost} records lost")
         if self.duplicated:
             reasons.append(f"{self.fault}: {self.duplicated} records duplicated")
+        if self.leaked:
+            reasons.append(f"{self.fault}: {self.leaked} attempts got through")
         return reasons
 
 
@@ -48,16 +52,16 @@ class SkippedScenario:
 
 def markdown_table(results: list[ScenarioResult], skipped: list[SkippedScenario]) -> str:
     lines = [
-        "| fault injected | times | what the system did | lost | duplicated | result |",
-        "| --- | ---: | --- | ---: | ---: | --- |",
+        "| fault injected | times | what the system did | lost | duplicated | leaked | result |",
+        "| --- | ---: | --- | ---: | ---: | ---: | --- |",
     ]
     for row in results:
         verdict = "pass" if not row.problems() else "FAIL"
         behaviour = row.behaviour.replace("|", "\\|").replace("\n", " ")
         lines.append(f"| {row.fault} | {row.injected} | {behaviour} | {row.lost} | {row.duplicated} | "
-                     f"{verdict} ({row.seconds:.0f} s) |")
+                     f"{row.leaked} | {verdict} ({row.seconds:.0f} s) |")
     for skip in skipped:
-        lines.append(f"| {skip.fault} | 0 | not run: {skip.reason} | - | - | skipped |")
+        lines.append(f"| {skip.fault} | 0 | not run: {skip.reason} | - | - | - | skipped |")
     return "\n".join(lines) + "\n"
 
 

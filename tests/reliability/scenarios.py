@@ -54,6 +54,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("teacher-faults", "teacher 429/500/timeouts at high rates", "teacher_faults",
              ("doc2slm_qagen.generate", "tests.support.fault_teacher")),
     Scenario("kill-finetune", "SIGKILL fine-tuning", "kill_finetune", ("doc2slm_pipelines.finetune.run",)),
+    Scenario("security", "issue 14's attacks: key, swap, unload, traversal, prefixes, huge prompt", "security_probes",
+             ("doc2slm_qagen.access", "doc2slm_serving.admin", "doc2slm_common.uri_access")),
 )
 
 BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}

@@ -29,9 +29,10 @@ RESTART_TIMEOUT_S = 180.0  # SeaweedFS takes ~6 s to come up on an idle machine,
 
 
 @contextlib.contextmanager
-def s3_environment(server: S3Server) -> Iterator[None]:
-    saved = {key: os.environ.get(key) for key in server.env()}
-    os.environ.update(server.env())
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """These environment variables set for the block (storage reads MINIO_* and the prefixes per call)."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
     try:
         yield
     finally:
@@ -40,6 +41,10 @@ def s3_environment(server: S3Server) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def s3_environment(server: S3Server) -> contextlib.AbstractContextManager[None]:
+    return environment(server.env())
 
 
 def hard_stop(server: S3Server) -> None:

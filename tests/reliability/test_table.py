@@ -15,14 +15,16 @@ def test_rows_fail_on_loss_duplication_or_misbehaviour_and_skips_are_listed(tmp_
         ScenarioResult("lossy fault", 1, "retried", lost=2),
         ScenarioResult("crashing fault", 1, "process died", ok=False),
         ScenarioResult("duplicating fault", 1, "retried", duplicated=1),
+        ScenarioResult("leaking attack", 4, "refused 3 of 4", leaked=1),
     ]
     table = write_outputs(tmp_path, rows, [SkippedScenario("teacher faults", "qagen not there")], {"profile": "t"})
     lines = table.splitlines()
-    assert lines[2] == "| clean fault | 3 | recovered \\| whole | 0 | 0 | pass (2 s) |"
-    assert [line.rsplit("|", 2)[1].split()[0] for line in lines[3:6]] == ["FAIL", "FAIL", "FAIL"]
-    assert lines[6] == "| teacher faults | 0 | not run: qagen not there | - | - | skipped |"
+    assert lines[2] == "| clean fault | 3 | recovered \\| whole | 0 | 0 | 0 | pass (2 s) |"
+    assert [line.rsplit("|", 2)[1].split()[0] for line in lines[3:7]] == ["FAIL"] * 4
+    assert lines[7] == "| teacher faults | 0 | not run: qagen not there | - | - | - | skipped |"
     saved = json.loads((tmp_path / "results.json").read_text())
-    assert saved["profile"] == "t" and [r["lost"] for r in saved["results"]] == [0, 2, 0, 0]
+    assert saved["profile"] == "t" and [r["lost"] for r in saved["results"]] == [0, 2, 0, 0, 0]
+    assert saved["results"][4]["leaked"] == 1
     assert (tmp_path / "table.md").read_text() == table
 
 

@@ -6,10 +6,7 @@ naming it must be refused before any request is sent, so it never sees the Autho
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,53 +19,11 @@ from doc2slm_qagen.cache import cache_key
 from doc2slm_qagen.service import build_binding
 from doc2slm_qagen.settings import QAGenSettings
 
+from tests.support.attacker import Attacker
 from tests.support.fault_teacher import FaultSchedule, FaultTeacher
 from tests.support.qagen_testkit import TEXTS, make_chunks, run_all, settings_for
 
 KEY = "sk-server-secret-14"
-PLANTED = json.dumps({"pairs": [{"question": "How often must the X-200 pump be serviced?",
-                                 "answer": "The X-200 pump must be serviced every 5 hours of operation."}]})
-
-
-class Attacker:
-    """Answers every request with 200 and an OpenAI-shaped reply, and keeps each request's headers."""
-
-    def __init__(self) -> None:
-        self.headers: list[dict[str, str]] = []
-        attacker = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def _any(self) -> None:
-                attacker.headers.append(dict(self.headers.items()))
-                length = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(length)
-                body = json.dumps({"model": "fault-teacher", "choices": [{"message": {"content": PLANTED}}],
-                                   "usage": {"completion_tokens": 10}}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = do_POST = _any
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-
-    def __enter__(self) -> Attacker:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 @pytest.fixture(scope="module")
