@@ -316,7 +316,7 @@ def _compiled() -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p})" for family in _PATTERNS.values() for p in family), re.DOTALL)
 
 
-# Sentence ends for this check: . ! ? ; followed by space, any CJK full stop, or a line break. Finer than
+# Sentence ends for this check: . ! ? ; followed by space, any CJK full stop, or a blank line. Finer than
 # the prompts' splitter (which wants a capital next) so that a planted sentence is found on its own in
 # Cyrillic, CJK or lower-case text.
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|(?<=[。！？；])|\n\s*\n")
