@@ -30,8 +30,6 @@ class PageRangeRequest:
     max_pages: int
     # When the range turns out to hold the whole document, the worker also cleans and chunks it.
     finish: FinishSpec | None = None
-    # A document of more pages than this is only counted, so that its ranges can all run in parallel.
-    count_only_above: int = 0
     # The document's id: a worker keeps the last document it opened under this key for its next range
     # ("" opens and closes the document within the call).
     cache_key: str = ""
@@ -96,12 +94,6 @@ def _document(request: PageRangeRequest, open_document: Callable[[], tuple[Any, 
 def _check_pages(total: int, max_pages: int) -> None:
     if total > max_pages:
         raise LimitExceeded(f"document has {total} pages, more than the limit of {max_pages} (max_pages)")
-
-
-def _only_count(request: PageRangeRequest, total: int) -> PageRangeResult | None:
-    if request.count_only_above and total > request.count_only_above:
-        return PageRangeResult(total, request.first_page, [], 0)
-    return None
 
 
 def _page_range(request: PageRangeRequest, total: int) -> range:
@@ -189,12 +181,9 @@ def _alternative(name: str, document: _LazyDocument, page_text: Callable[[Any, i
 
 def _extract_range(request: PageRangeRequest, total: int, page_text: Callable[[int], str],
                    alternatives: list[Alternative], others: list[_LazyDocument]) -> PageRangeResult:
-    """The range's normalised pages (or only the page count), the same for every backend. A page whose text
-    does not read as words is read again through the alternatives and the best text is kept."""
+    """The range's normalised pages, the same for every backend. A page whose text does not read as words is
+    read again through the alternatives and the best text is kept."""
     _check_pages(total, request.max_pages)
-    counted = _only_count(request, total)
-    if counted:
-        return counted
     texts, raw_chars = [], 0
     recovered: dict[int, str] = {}
     unrecoverable: list[int] = []

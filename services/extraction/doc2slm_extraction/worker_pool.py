@@ -9,15 +9,15 @@ Workers come from a forkserver, so they never inherit the gRPC server's threads.
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import logging
 import multiprocessing
 import queue
 import resource
 import signal
-import sys
 import threading
 import time
-from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -29,6 +29,7 @@ from doc2slm_common.errors import (
     TimeLimitExceeded,
 )
 
+from doc2slm_extraction.forkserver import BACKEND_MODULES, forkserver_context, main_module_hidden
 from doc2slm_extraction.tasks import Task, TaskResult, run_task
 
 log = logging.getLogger(__name__)
@@ -69,31 +70,13 @@ def _worker_main(conn: Connection, memory_limit_bytes: int) -> None:
             conn.send(("error", "LimitExceeded", "text of the document exceeds the worker memory limit"))
 
 
-@contextlib.contextmanager
-def _main_module_hidden() -> Iterator[None]:
-    """Start workers without the parent's __main__: multiprocessing would make each worker run the parent's
-    script again (the doc2slm CLI, a notebook, or stdin, which fails), and workers need nothing from it."""
-    main = sys.modules.get("__main__")
-    saved: dict[str, Any] = {
-        key: main.__dict__[key] for key in ("__spec__", "__file__") if main and key in main.__dict__
-    }
-    if main is not None:
-        main.__dict__["__spec__"] = None
-        main.__dict__.pop("__file__", None)
-    try:
-        yield
-    finally:
-        if main is not None:
-            main.__dict__.update(saved)
-
-
 class _Worker:
     def __init__(self, context: multiprocessing.context.BaseContext, memory_limit_bytes: int) -> None:
         self.conn, child_conn = context.Pipe()
         self.process = context.Process(  # type: ignore[attr-defined]
             target=_worker_main, args=(child_conn, memory_limit_bytes), daemon=True
         )
-        with _main_module_hidden():
+        with main_module_hidden():
             self.process.start()
         child_conn.close()
         self.tasks_done = 0
@@ -114,46 +97,169 @@ class _Worker:
 class WorkerPool:
     """A fixed number of extraction workers shared by all threads of the service."""
 
-    def __init__(self, size: int, memory_limit_mb: int, max_tasks_per_worker: int = 200) -> None:
-        self._context = multiprocessing.get_context("forkserver")
-        # Preloading the backends in the forkserver makes each new worker start in milliseconds.
-        self._context.set_forkserver_preload(["doc2slm_extraction.tasks", "pypdf", "pypdfium2"])
+    def __init__(self, size: int, memory_limit_mb: int, max_tasks_per_worker: int = 200, *,
+                 preload: tuple[str, ...] = BACKEND_MODULES, in_background: bool = False) -> None:
+        """Start `size` workers and wait until every one answers, so that the first documents do not pay for
+        the forkserver's start (imports of grpc, pypdf and pdfium: seconds on a busy machine). With
+        in_background the start runs in a thread and the first task waits for it: a command line run gets on
+        with its own imports and reading meanwhile (the service waits, so that it is ready when it says so)."""
+        self._context = forkserver_context(preload)
         self._memory_limit_bytes = memory_limit_mb * 1024 * 1024
         self._max_tasks = max_tasks_per_worker
         self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._closed = False
+        self._queue: list[int] = []  # tickets of the callers waiting in lease(), a heap
+        self._queue_changed = threading.Condition()
+        self._tickets = itertools.count()
         self.size = size
         self.replaced = 0
-        # Wait until every worker answers, so the first documents do not pay for the forkserver's start
-        # (imports of grpc, pypdf and pdfium: seconds on a busy machine).
-        workers = [self._new_worker() for _ in range(size)]
-        for worker in workers:
-            worker.conn.send(PING)
-        for worker in workers:
-            try:
+        self._start_error: RuntimeError | None = None
+        self._started = threading.Event()
+        if in_background:
+            threading.Thread(target=self._start, name="extract-pool-start", daemon=True).start()
+        else:
+            self._start()
+            self.wait_started()
+
+    def _start(self) -> None:
+        workers: list[_Worker] = []
+        try:
+            workers.extend(self._new_worker() for _ in range(self.size))
+            for worker in workers:
+                worker.conn.send(PING)
+            for worker in workers:
                 if not worker.conn.poll(STARTUP_TIMEOUT_S):
                     raise TimeoutError(f"no answer within {STARTUP_TIMEOUT_S:g} s")
                 worker.conn.recv()
-            except (OSError, EOFError) as error:
-                for started in workers:
-                    started.kill()
-                raise RuntimeError(f"extraction worker processes did not start: {error}") from error
-            self._idle.put(worker)
+        except (OSError, EOFError) as error:
+            for started in workers:
+                started.kill()
+            self._start_error = RuntimeError(f"extraction worker processes did not start: {error}")
+            self._start_error.__cause__ = error
+        else:
+            for worker in workers:
+                self._put_idle(worker)
+        finally:
+            self._started.set()
+
+    def wait_started(self) -> None:
+        """Return once every worker has answered; raise RuntimeError when they could not start."""
+        self._started.wait()
+        if self._start_error is not None:
+            raise self._start_error
 
     def _new_worker(self) -> _Worker:
         with self._lock:
             return _Worker(self._context, self._memory_limit_bytes)
 
-    def run(self, request: Task, timeout_s: float) -> TaskResult:
-        """Run one task on a free worker (waiting for one); raise its typed error, or a limit error."""
+    def ticket(self) -> int:
+        """A place in the queue for workers, taken now and used by a later lease(ticket)."""
+        return next(self._tickets)
+
+    def lease(self, ticket: int | None = None) -> Lease:
+        """A free worker held for a run of tasks, waiting for one; callers get workers in the order of their
+        tickets (taken at the call when none is given). Release it with Lease.close, or use it as a context
+        manager."""
+        place = self.ticket() if ticket is None else ticket
+        with self._queue_changed:
+            heapq.heappush(self._queue, place)
+        try:
+            self._check_open()
+            with self._queue_changed:
+                self._queue_changed.wait_for(lambda: self._queue[0] == place and not self._idle.empty())
+                worker = self._idle.get_nowait()
+        finally:
+            with self._queue_changed:
+                self._queue.remove(place)
+                heapq.heapify(self._queue)
+                self._queue_changed.notify_all()
+        return self._leased(worker)
+
+    def try_lease(self) -> Lease | None:
+        """A free worker held for a run of tasks, or None when none is free now or a caller waits for it."""
+        self._check_open()
+        with self._queue_changed:
+            if self._queue or self._idle.empty():
+                return None
+            worker = self._idle.get_nowait()
+        return self._leased(worker)
+
+    def _put_idle(self, worker: _Worker) -> None:
+        with self._queue_changed:
+            self._idle.put(worker)
+            self._queue_changed.notify_all()
+
+    def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError("worker pool is closed")
-        worker = self._idle.get()
-        while not worker.process.is_alive():  # died while idle (killed from outside): never blame a task
+        self.wait_started()
+
+    def _leased(self, worker: _Worker) -> Lease:
+        while not worker.process.is_alive() and not self._closed:  # died while idle (killed from outside)
+            worker = self._replace(worker)
+        return Lease(self, worker)
+
+    def spare(self) -> bool:
+        """Whether a worker is free that no caller is waiting for: one that may help with a running document."""
+        return not self._queue and not self._idle.empty()
+
+    def waited_for(self) -> bool:
+        """Whether a caller waits for a worker: a helper gives its worker back."""
+        return bool(self._queue)
+
+    def _replace(self, worker: _Worker) -> _Worker:
+        """Kill a worker and start another in its place (none once the pool is closed)."""
+        worker.kill()
+        if self._closed:
+            return worker
+        self.replaced += 1
+        return self._new_worker()
+
+    def _death_error(self, worker: _Worker) -> DomainError:
+        worker.process.join(timeout=5)
+        code = worker.process.exitcode
+        if code is not None and code < 0 and -code in _OUT_OF_MEMORY_SIGNALS:
+            return LimitExceeded(
+                f"extraction worker died with signal {signal.Signals(-code).name}: the document needs more "
+                f"memory than doc_memory_mb allows"
+            )
+        return InvalidInput(f"the PDF library crashed on this document (worker exit code {code})")
+
+    def _release(self, worker: _Worker) -> None:
+        if self._closed:
             worker.kill()
-            self.replaced += 1
-            worker = self._new_worker()
+        else:
+            self._put_idle(worker if worker.tasks_done < self._max_tasks else self._replace(worker))
+
+    def close(self) -> None:
+        """Stop every idle worker; busy ones are stopped when their task returns."""
+        self._closed = True
+        self._started.wait()
+        for _ in range(self.size):
+            try:
+                self._idle.get_nowait().stop()
+            except queue.Empty:
+                break
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Lease:
+    """One worker held for a run of tasks (the page ranges of one document, which it keeps open between them:
+    reopening cost pypdf 0.1-0.6 s per manual). A worker that dies or overruns is replaced within the lease."""
+
+    def __init__(self, pool: WorkerPool, worker: _Worker) -> None:
+        self._pool = pool
+        self._worker = worker
+
+    def run(self, request: Task, timeout_s: float) -> TaskResult:
+        """Run one task; raise its typed error, or a limit error."""
+        worker = self._worker
         keep = True
         try:
             worker.conn.send(request)
@@ -168,7 +274,7 @@ class WorkerPool:
                 reply = worker.conn.recv()
             except (EOFError, OSError):
                 keep = False
-                raise self._death_error(worker) from None
+                raise self._pool._death_error(worker) from None
             worker.tasks_done += 1
             log.debug("task done", extra={"seconds": round(time.monotonic() - started, 3)})
             if reply[0] == "ok":
@@ -180,39 +286,15 @@ class WorkerPool:
             raise _ERRORS.get(reply[1], InvalidInput)(reply[2])
         except (BrokenPipeError, ConnectionResetError):
             keep = False
-            raise self._death_error(worker) from None
+            raise self._pool._death_error(worker) from None
         finally:
-            self._release(worker, keep and worker.tasks_done < self._max_tasks)
-
-    def _death_error(self, worker: _Worker) -> DomainError:
-        worker.process.join(timeout=5)
-        code = worker.process.exitcode
-        if code is not None and code < 0 and -code in _OUT_OF_MEMORY_SIGNALS:
-            return LimitExceeded(
-                f"extraction worker died with signal {signal.Signals(-code).name}: the document needs more "
-                f"memory than doc_memory_mb allows"
-            )
-        return InvalidInput(f"the PDF library crashed on this document (worker exit code {code})")
-
-    def _release(self, worker: _Worker, keep: bool) -> None:
-        if keep and not self._closed:
-            self._idle.put(worker)
-            return
-        worker.kill()
-        if not self._closed:
-            self.replaced += 1
-            self._idle.put(self._new_worker())
+            if not keep:
+                self._worker = self._pool._replace(worker)
 
     def close(self) -> None:
-        """Stop every idle worker; busy ones are stopped when their task returns."""
-        self._closed = True
-        for _ in range(self.size):
-            try:
-                self._idle.get_nowait().stop()
-            except queue.Empty:
-                break
+        self._pool._release(self._worker)
 
-    def __enter__(self) -> WorkerPool:
+    def __enter__(self) -> Lease:
         return self
 
     def __exit__(self, *exc: object) -> None:
