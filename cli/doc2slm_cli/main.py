@@ -13,24 +13,44 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
-import grpc
-from doc2slm_common.config import ConfigError
-from doc2slm_common.errors import DomainError
-
 from doc2slm_cli import commands
 from doc2slm_cli.shutdown import Stopped, stop_on_signals
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of every command (a module under commands/ of the command's name), or, when argv names a
+    command, of that one alone: registering `pipeline`, `run` and `serve` imports kfp and the serving stack,
+    which took a second of CPU before `doc2slm extract` started on its first page."""
     parser = argparse.ArgumentParser(
         prog="doc2slm", description="Turn PDF documents into a domain-specific small language model.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module_info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{commands.__name__}.{module_info.name}")
+    names = sorted(module_info.name for module_info in pkgutil.iter_modules(commands.__path__))
+    named = list(argv or [])[:1]
+    for name in named if named and named[0] in names else names:
+        module = importlib.import_module(f"{commands.__name__}.{name}")
         register = getattr(module, "register", None)
         if register is not None:
             register(subparsers)
     return parser
+
+
+def failure_line(error: Exception) -> tuple[str, int] | None:
+    """The one line and exit status of a failed call (`STATUS_NAME: reason`, 1; a bad setting, 2), or None
+    for a bug. Imported here, not at start: grpc and pydantic are a quarter of a second of CPU that
+    `doc2slm extract` spends while its worker processes start."""
+    import grpc
+    from doc2slm_common.config import ConfigError
+    from doc2slm_common.errors import DomainError
+
+    if isinstance(error, grpc.RpcError):
+        code = error.code()
+        details = (error.details() or "").replace("\n", " ")
+        return f"{code.name if code else 'UNKNOWN'}: {details}", 1
+    if isinstance(error, DomainError):
+        return f"{error.code_name}: {error.message}", 1
+    if isinstance(error, ConfigError):
+        return f"doc2slm: {error}", 2
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -38,21 +58,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     try:
         with stop_on_signals():
             return int(args.func(args) or 0)
-    except grpc.RpcError as error:
-        code = error.code()
-        details = (error.details() or "").replace("\n", " ")
-        print(f"{code.name if code else 'UNKNOWN'}: {details}", file=sys.stderr)
-        return 1
-    except DomainError as error:
-        print(f"{error.code_name}: {error.message}", file=sys.stderr)
-        return 1
-    except ConfigError as error:
-        print(f"doc2slm: {error}", file=sys.stderr)
-        return 2
+    except Exception as error:
+        failure = failure_line(error)
+        if failure is None:
+            raise
+        print(failure[0], file=sys.stderr)
+        return failure[1]
     except Stopped as stopped:
         print(f"{stopped.status}: doc2slm {args.command} {stopped}", file=sys.stderr)
         return stopped.exit_code

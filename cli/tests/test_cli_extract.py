@@ -1,9 +1,10 @@
-"""`doc2slm extract` in-process and through a real server: the same file, failures printed, exit 1."""
+"""`doc2slm extract` in-process and through a real server: the same file (and the pipeline step's records),
+failures printed, exit 1."""
 
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 from doc2slm_cli.main import main
@@ -11,6 +12,7 @@ from doc2slm_common import storage
 from doc2slm_common.server import ServerSettings, start_server
 from doc2slm_extraction.service import build_binding
 from doc2slm_extraction.settings import ExtractionSettings
+from doc2slm_pipelines.steps.extract import extract_corpus
 
 
 @pytest.fixture(scope="module")
@@ -34,14 +36,19 @@ def test_in_process_and_server_write_the_same_chunks_and_report_failures(
     try:
         code = main(["extract", *sorted(str(p) for p in mixed_dir.glob("*.pdf")), "--out", str(remote_out),
                      "--max-tokens", "128", "--server", f"127.0.0.1:{running.port}"])
+        remote_err = capsys.readouterr().err
+        step = extract_corpus(str(mixed_dir), str(tmp_path / "step"), f"127.0.0.1:{running.port}", max_tokens=128)
     finally:
         running.stop(grace=1)
-    remote_err = capsys.readouterr().err
     assert code == 1
     assert local_out.read_bytes() == remote_out.read_bytes()
     records = storage.read_jsonl(local_out.as_uri())
     assert {r["source"] for r in records} == {"multipage.pdf", "hyphenated.pdf"}
-    assert all(r["n_tokens"] <= 128 for r in records)
+    assert all(r["n_tokens"] <= 128 and r["pages"] == [r["page_start"], r["page_end"]] for r in records)
+    # The pipeline step's records are the same but for `source`: the step names the URI the service read.
+    step_records = storage.read_jsonl(step.chunks_uri)
+    assert [{**r, "source": PurePosixPath(r["source"]).name} for r in step_records] == records
+    assert [list(r) for r in step_records] == [list(r) for r in records]
     for err in (local_err, remote_err):
         assert "FAILED_PRECONDITION: encrypted.pdf: encrypted PDF" in err
         assert "INVALID_ARGUMENT: random_bytes.pdf: not a readable PDF" in err

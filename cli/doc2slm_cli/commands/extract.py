@@ -1,7 +1,9 @@
 """`doc2slm extract PDF... --out chunks.jsonl [--server HOST:PORT]`: PDFs to chunks.
 
-In-process (the extraction library and its worker processes) when no server is given, through
-ExtractionService otherwise; both give the same file. A failed document is printed as
+In-process (the extraction library and its worker processes) when no server is given; through
+ExtractionService otherwise, by the pipeline step's own client (doc2slm_pipelines.steps.extract
+.extract_uploaded). Both paths hand over DocumentChunks whose records are the pipeline's chunks.jsonl
+records, so the file is the same whichever path made it. A failed document is printed as
 `STATUS_NAME: source: reason`, the others' chunks are still written, and the exit status is 1.
 """
 
@@ -10,15 +12,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from doc2slm_common import storage
-from doc2slm_common.errors import DomainError
-from doc2slm_common.extraction_events import CHUNKS_PER_EVENT, chunks_of
-
-UPLOAD_PIECE_BYTES = 1024 * 1024
+if TYPE_CHECKING:
+    from doc2slm_pipelines.steps.extract import DocumentChunks
 
 
 def register(subparsers: Any) -> None:
@@ -39,6 +37,8 @@ def register(subparsers: Any) -> None:
 
 def expand_inputs(items: list[str]) -> list[str]:
     """URIs of every PDF named: files as given, directories and prefixes/ expanded (sorted)."""
+    from doc2slm_common import storage
+
     uris: list[str] = []
     for item in items:
         uri = storage.to_uri(item)
@@ -51,21 +51,12 @@ def expand_inputs(items: list[str]) -> list[str]:
 
 def source_name(uri: str) -> str:
     """What chunks call their document: the file name for local files (stable across machines), else the URI."""
-    return uri if storage.is_s3(uri) else PurePosixPath(uri).name
+    return uri if uri.startswith("s3://") else PurePosixPath(uri).name
 
 
-class _Result:
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.records: list[dict[str, Any]] = []
-        self.warnings: list[str] = []
-        self.failure: tuple[str, str] | None = None
-        self.pages_recovered = 0
-        self.pages_unrecoverable = 0
-        self.non_content: dict[str, int] = {}  # characters left out, by reason
-
-
-def _in_process(uris: list[str], args: argparse.Namespace) -> Iterator[_Result]:
+def _in_process(uris: list[str], args: argparse.Namespace) -> Iterator[DocumentChunks]:
+    """The extraction library here. Its workers start in the background and the first documents are handed
+    to them at once, so that the rest of start-up (the progress bar, the record type's imports) overlaps them."""
     from doc2slm_common.config import load_settings
     from doc2slm_extraction.documents import DocumentSource
     from doc2slm_extraction.extractor import Extractor
@@ -73,67 +64,38 @@ def _in_process(uris: list[str], args: argparse.Namespace) -> Iterator[_Result]:
 
     settings = load_settings(ExtractionSettings, backend=args.backend, max_tokens=args.max_tokens,
                              overlap_tokens=args.overlap_tokens)
+    extractor = Extractor(settings, start_in_background=True)
     sources = [DocumentSource(source_name(uri), _reader(uri), args.password) for uri in uris]
-    with Extractor(settings) as extractor:
-        options = extractor.options()
-        for outcome in extractor.extract_many(sources, options):
-            result = _Result(outcome.source)
-            result.records = [chunk.to_record() for chunk in outcome.chunks]
-            result.warnings = list(outcome.warnings)
-            result.pages_recovered, result.pages_unrecoverable = outcome.pages_recovered, outcome.pages_unrecoverable
-            result.non_content = dict(outcome.non_content)
-            if outcome.failure is not None:
-                result.failure = (outcome.failure.code_name, outcome.failure.message)
-            yield result
+    return _records_of(extractor, extractor.extract_many(sources, extractor.options()))
+
+
+def _records_of(extractor: Any, outcomes: Iterator[Any]) -> Iterator[DocumentChunks]:
+    from doc2slm_pipelines.steps.extract import DocumentChunks
+
+    with extractor:
+        for outcome in outcomes:
+            failure = outcome.failure
+            yield DocumentChunks(
+                source=outcome.source, records=[chunk.to_record() for chunk in outcome.chunks],
+                doc_id=outcome.doc_id, pages=outcome.pages, warnings=list(outcome.warnings),
+                failure=None if failure is None else (failure.code_name, failure.message),
+                pages_recovered=outcome.pages_recovered, pages_unrecoverable=outcome.pages_unrecoverable,
+                non_content=dict(outcome.non_content))
 
 
 def _reader(uri: str) -> Any:
+    from doc2slm_common import storage
+
     return lambda: storage.read_bytes(uri)
 
 
-def _through_server(uris: list[str], args: argparse.Namespace) -> Iterator[_Result]:
-    import grpc
-    from doc2slm.v1 import extraction_pb2, extraction_pb2_grpc
-    from doc2slm_common import client
-    from doc2slm_extraction.documents import CHUNK_FIELDS
+def _through_server(uris: list[str], args: argparse.Namespace) -> Iterator[DocumentChunks]:
+    """The pipeline step's client: the bytes are read here, since the server may not see this machine's files."""
+    from doc2slm_pipelines.steps.extract import chunking_options, extract_uploaded
 
-    options = extraction_pb2.ChunkingOptions(
-        max_tokens=args.max_tokens or 0, overlap_tokens=args.overlap_tokens or 0, backend=args.backend or "",
-        chunks_per_event=CHUNKS_PER_EVENT)
-
-    def requests(uri: str, data: bytes) -> Iterator[Any]:
-        yield extraction_pb2.ExtractDocumentRequest(header=extraction_pb2.DocumentHeader(
-            source_name=source_name(uri), password=args.password, options=options))
-        for start in range(0, len(data), UPLOAD_PIECE_BYTES):
-            yield extraction_pb2.ExtractDocumentRequest(data=data[start : start + UPLOAD_PIECE_BYTES])
-
-    def extract_one(uri: str) -> _Result:
-        result = _Result(source_name(uri))
-        try:
-            data = storage.read_bytes(uri)  # read here: the server may not see this machine's files
-        except DomainError as error:
-            result.failure = (error.code_name, error.message)
-            return result
-        try:
-            for event in client.stream(stub.ExtractDocument, lambda: requests(uri, data),
-                                       deadline_s=args.deadline):
-                if event.WhichOneof("event") != "result":
-                    result.records.extend({name: getattr(chunk, name) for name in CHUNK_FIELDS}
-                                          for chunk in chunks_of(event))
-                else:
-                    result.warnings = list(event.result.warnings)
-                    result.pages_recovered = event.result.pages_recovered
-                    result.pages_unrecoverable = event.result.pages_unrecoverable
-                    result.non_content = dict(event.result.non_content_chars)
-        except grpc.RpcError as error:
-            code = error.code()
-            result.failure = (code.name if code else "UNKNOWN", (error.details() or "").replace("\n", " "))
-            result.records = []
-        return result
-
-    with client.open_channel(args.server) as channel, ThreadPoolExecutor(4) as pool:
-        stub = extraction_pb2_grpc.ExtractionServiceStub(channel)
-        yield from pool.map(extract_one, uris)
+    options = chunking_options(args.max_tokens or 0, args.overlap_tokens or 0, args.backend or "")
+    sources = [(source_name(uri), _reader(uri)) for uri in uris]
+    return extract_uploaded(args.server, sources, options, password=args.password, deadline_s=args.deadline)
 
 
 def _quality_line(recovered: int, unrecoverable: int, left_out: dict[str, int]) -> str:
@@ -143,30 +105,57 @@ def _quality_line(recovered: int, unrecoverable: int, left_out: dict[str, int]) 
             f"(not content): {reasons}")
 
 
+def _largest_first(uris: list[str]) -> list[int]:
+    """Positions of uris, largest local file first: a large document's page ranges keep every worker busy
+    early, and the run ends on small documents instead of one worker finishing a large one alone."""
+    from doc2slm_common import storage
+
+    def size(uri: str) -> int:
+        try:
+            return 0 if storage.is_s3(uri) else storage.local_path(uri).stat().st_size
+        except OSError:
+            return 0
+
+    sizes = [size(uri) for uri in uris]
+    return sorted(range(len(uris)), key=lambda position: -sizes[position])
+
+
 def run_extract(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+    if not args.server:
+        # First, before this process imports grpc and pydantic: the forkserver the workers come from imports
+        # the PDF backends in its own process meanwhile (nothing else is imported at this point; see main).
+        from doc2slm_extraction.forkserver import BACKEND_MODULES, start_forkserver
+
+        start_forkserver((args.backend,) if args.backend else BACKEND_MODULES)
+    from doc2slm_common import storage
 
     uris = expand_inputs(args.pdfs)
     if not uris:
         print("INVALID_ARGUMENT: no PDF found in the given paths", file=sys.stderr)
         return 1
-    results = _through_server(uris, args) if args.server else _in_process(uris, args)
-    records: list[dict[str, Any]] = []
+    order = _largest_first(uris)
+    extract = _through_server if args.server else _in_process
+    results = extract([uris[position] for position in order], args)
+
+    from tqdm import tqdm
+
+    by_position: list[list[dict[str, Any]]] = [[] for _ in uris]  # the file keeps the order of the input
     failed = 0
     recovered = unrecoverable = 0
     left_out: dict[str, int] = {}
-    for result in tqdm(results, total=len(uris), unit="doc", desc="extract", file=sys.stderr,
-                       disable=None):
+    for position, result in zip(order, tqdm(results, total=len(uris), unit="doc", desc="extract",
+                                            file=sys.stderr, disable=None), strict=True):
         for warning in result.warnings:
             tqdm.write(f"warning: {result.source}: {warning}", file=sys.stderr)
         if result.failure is not None:
             failed += 1
             tqdm.write(f"{result.failure[0]}: {result.source}: {result.failure[1]}", file=sys.stderr)
-        records.extend(result.records)
+        by_position[position] = result.records
         recovered += result.pages_recovered
         unrecoverable += result.pages_unrecoverable
         for reason, count in result.non_content.items():
             left_out[reason] = left_out.get(reason, 0) + count
+    records = [record for records_of_one in by_position for record in records_of_one]
     storage.write_jsonl(storage.to_uri(args.out), records)
     print(f"{len(records)} chunks from {len(uris) - failed} of {len(uris)} documents -> {args.out}",
           file=sys.stderr)

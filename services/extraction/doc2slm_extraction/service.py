@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 def _chunk_events(outcome: DocumentOutcome, per_event: int) -> Iterator[extraction_pb2.ExtractionEvent]:
     if per_event <= 1:
         for chunk in outcome.chunks:
-            yield extraction_pb2.ExtractionEvent(chunk=chunk.to_record())
+            yield extraction_pb2.ExtractionEvent(chunk=chunk.proto_fields())
         return
     batch: list[dict[str, Any]] = []
     text_bytes = 0
@@ -33,7 +33,7 @@ def _chunk_events(outcome: DocumentOutcome, per_event: int) -> Iterator[extracti
         if batch and (len(batch) >= per_event or text_bytes + size > MAX_EVENT_TEXT_BYTES):
             yield extraction_pb2.ExtractionEvent(chunks=extraction_pb2.ChunkBatch(chunks=batch))
             batch, text_bytes = [], 0
-        batch.append(chunk.to_record())
+        batch.append(chunk.proto_fields())
         text_bytes += size
     if batch:
         yield extraction_pb2.ExtractionEvent(chunks=extraction_pb2.ChunkBatch(chunks=batch))

@@ -1,4 +1,5 @@
-"""`make bench-extract` on a tiny generated corpus: both backends measured through a real service process."""
+"""`make bench-extract` on a tiny generated corpus: both backends measured through a real service process, and
+`doc2slm extract` end to end, in-process and with --server against that service."""
 
 from __future__ import annotations
 
@@ -19,3 +20,7 @@ def test_the_benchmark_prints_a_ratio_and_text_kept_per_backend(tmp_path: Path,
         ratio, kept = re.search(r"ratio ([\d.]+)x .* text kept ([\d.]+)%", line).groups()  # type: ignore[union-attr]
         assert float(ratio) > 0
         assert float(kept) >= 90.0, line  # generated headers and footers are known, so this is exact
+        for how in ("in-process", "--server"):
+            line = next(line for line in out.splitlines() if line.startswith(f"end to end {backend:<9} {how:<10}:"))
+            assert float(re.search(r"ratio ([\d.]+)x", line).group(1)) > 0  # type: ignore[union-attr]
+    assert "DIFFER" not in out
