@@ -11,13 +11,16 @@ import io
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from doc2slm_common.errors import DomainError, EncryptedDocument, InvalidInput, LimitExceeded
 
 from doc2slm_extraction.cleaning import normalize_page
 from doc2slm_extraction.documents import FinishedDocument, FinishSpec
 from doc2slm_extraction.text_quality import Alternative, reads_as_words, recover_page
+
+if TYPE_CHECKING:  # imported where a document is opened: it imports pypdf, which the service process never needs
+    from doc2slm_extraction.pypdf_fonts import FontCache
 
 
 @dataclass(frozen=True)
@@ -101,28 +104,41 @@ def _page_range(request: PageRangeRequest, total: int) -> range:
     return range(request.first_page, stop)
 
 
-def _open_pypdf(request: PageRangeRequest) -> tuple[Any, Callable[[], None]]:
+@dataclass(frozen=True)
+class _PypdfDocument:
+    reader: Any  # pypdf.PdfReader
+    fonts: FontCache  # its fonts, parsed once (pypdf_fonts)
+
+    def close(self) -> None:
+        self.fonts.clear()
+        self.reader.close()
+
+
+def _open_pypdf(request: PageRangeRequest) -> tuple[_PypdfDocument, Callable[[], None]]:
     import pypdf
+
+    from doc2slm_extraction.pypdf_fonts import FontCache
 
     # pypdf logs every recoverable oddity of a broken file; the outcome is reported, the noise is not.
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     reader = pypdf.PdfReader(io.BytesIO(request.data), strict=False)
     if reader.is_encrypted and reader.decrypt(request.password) == pypdf.PasswordType.NOT_DECRYPTED:
         raise EncryptedDocument(_password_message(request.password))
-    return reader, reader.close
+    document = _PypdfDocument(reader, FontCache())
+    return document, document.close
 
 
 def _pypdf_pages(request: PageRangeRequest) -> PageRangeResult:
     from pypdf.errors import EmptyFileError, FileNotDecryptedError, LimitReachedError
 
     try:
-        with _document(request, lambda: _open_pypdf(request)) as reader:
+        with _document(request, lambda: _open_pypdf(request)) as document:
             pdfium = _LazyDocument(lambda: _open_pdfium(request))
-            same = _LazyDocument(lambda: (reader, lambda: None))
+            same = _LazyDocument(lambda: (document, lambda: None))
             alternatives = [_alternative("pypdfium2", pdfium, _pdfium_page_text),
                             _alternative("pypdf layout mode", same, _pypdf_layout_text)]
-            return _extract_range(request, len(reader.pages), lambda index: _pypdf_page_text(reader, index),
-                                  alternatives, [pdfium])
+            return _extract_range(request, len(document.reader.pages),
+                                  lambda index: _pypdf_page_text(document, index), alternatives, [pdfium])
     except EmptyFileError:
         raise InvalidInput("empty file: 0 bytes is not a PDF") from None
     except FileNotDecryptedError:
@@ -131,9 +147,10 @@ def _pypdf_pages(request: PageRangeRequest) -> PageRangeResult:
         raise LimitExceeded(f"PDF exceeds a pypdf safety limit (decompression bomb?): {error}") from None
 
 
-def _pypdf_page_text(reader: Any, index: int) -> str:
-    page = reader.pages[index]
-    raw = page.extract_text() or ""
+def _pypdf_page_text(document: _PypdfDocument, index: int) -> str:
+    page = document.reader.pages[index]
+    with document.fonts.kept():
+        raw = page.extract_text() or ""
     if not raw.strip():
         # extract_text swallows decompression limits and returns "": ask the content stream why.
         contents = page.get_contents()
@@ -142,9 +159,10 @@ def _pypdf_page_text(reader: Any, index: int) -> str:
     return str(raw)
 
 
-def _pypdf_layout_text(reader: Any, index: int) -> str:
+def _pypdf_layout_text(document: _PypdfDocument, index: int) -> str:
     # Layout mode places text by its coordinates, so words set apart without a space character come apart.
-    return str(reader.pages[index].extract_text(extraction_mode="layout") or "")
+    with document.fonts.kept():
+        return str(document.reader.pages[index].extract_text(extraction_mode="layout") or "")
 
 
 def _pdfium_page_text(document: Any, index: int) -> str:
