@@ -15,8 +15,10 @@ import signal
 import threading
 from collections.abc import Iterator
 from types import FrameType
+from typing import TYPE_CHECKING
 
-import psutil
+if TYPE_CHECKING:  # imported when a signal comes: 35 ms of every command's start (doc2slm extract's too)
+    import psutil
 
 SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 KILL_AFTER_S = 10.0
@@ -39,6 +41,8 @@ class Stopped(BaseException):
 
 def terminate_descendants() -> list[psutil.Process]:
     """SIGTERM every process below this one; returns them (to wait for, or kill later)."""
+    import psutil
+
     try:
         below = psutil.Process().children(recursive=True)
     except psutil.Error:
@@ -51,6 +55,8 @@ def terminate_descendants() -> list[psutil.Process]:
 
 def kill_survivors(processes: list[psutil.Process], timeout_s: float = KILL_AFTER_S) -> None:
     """SIGKILL whatever of `processes` has not exited within `timeout_s`."""
+    import psutil
+
     _gone, alive = psutil.wait_procs(processes, timeout=timeout_s)
     for process in alive:
         with contextlib.suppress(psutil.Error):

@@ -3,7 +3,10 @@ failures printed, exit 1."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -67,3 +70,22 @@ def test_missing_file_is_a_failure_of_that_document(pdf_dir: Path, tmp_path: Pat
     assert main(["extract", str(pdf_dir / "two_column.pdf"), str(tmp_path / "absent.pdf"), "--out", str(out)]) == 1
     assert "NOT_FOUND: absent.pdf: no such file" in capsys.readouterr().err
     assert len(storage.read_jsonl(out.as_uri())) == 1
+
+
+def test_the_command_as_its_own_process_exits_at_once_with_everything_written(pdf_dir: Path,
+                                                                                 tmp_path: Path) -> None:
+    """The console script ends without interpreter teardown (main.exit_now) and its forkserver likewise: the
+    file, the summary on stderr and the exit status are all there, and no process of the run is left."""
+    script = Path(sys.executable).with_name("doc2slm")
+    if not script.exists():
+        pytest.skip("no doc2slm console script beside this Python")
+    out = tmp_path / "chunks.jsonl"
+    env = {**os.environ, "DOC2SLM_ALLOWED_URI_PREFIXES": f"{pdf_dir},{tmp_path}"}
+    for pdfs, status in (([pdf_dir / "two_column.pdf"], 0), ([pdf_dir / "two_column.pdf", tmp_path / "no.pdf"], 1)):
+        # stderr through a pipe: communicate() returns only once every process holding it (the forkserver,
+        # the workers) has ended.
+        done = subprocess.run([str(script), "extract", *map(str, pdfs), "--out", str(out)], env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == status, done.stderr
+        assert "1 chunks from 1 of" in done.stderr and "characters left out" in done.stderr
+        assert [r["page_start"] for r in storage.read_jsonl(out.as_uri())] == [1]

@@ -32,7 +32,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--password", default="", help="password for encrypted PDFs")
     parser.add_argument("--deadline", type=float, default=600.0,
                         help="seconds one document may take through the server (default 600)")
-    parser.set_defaults(func=run_extract)
+    # Its worker pool and files are closed when run_extract returns: the process may end at once (main.exit_now).
+    parser.set_defaults(func=run_extract, exit_at_once=True)
 
 
 def expand_inputs(items: list[str]) -> list[str]:

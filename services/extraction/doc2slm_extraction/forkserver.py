@@ -17,6 +17,7 @@ from multiprocessing.context import BaseContext
 from typing import Any
 
 TASK_MODULE = "doc2slm_extraction.tasks"
+EXIT_MODULE = "doc2slm_extraction.forkserver_exit"  # the forkserver's own: it ends without teardown
 BACKEND_MODULES = ("pypdf", "pypdfium2")
 
 
@@ -24,7 +25,7 @@ def forkserver_context(backends: tuple[str, ...] = BACKEND_MODULES) -> BaseConte
     """The forkserver context, preloading the task code and the backends named (a backend not named is
     imported by a worker when a task needs it). The preload of the forkserver's first start holds."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([TASK_MODULE, *backends])
+    context.set_forkserver_preload([TASK_MODULE, *backends, EXIT_MODULE])
     return context
 
 
