@@ -29,7 +29,11 @@ def add_serving_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--max-batch-size", type=int, help="requests decoded together")
     parser.add_argument("--max-queue", type=int, help="waiting requests before 429")
-    parser.add_argument("--torch-threads", type=int, help="torch CPU threads (0: default)")
+    parser.add_argument("--torch-threads", type=int, help="engine CPU threads (0: default)")
+    parser.add_argument("--engine", choices=["transformers", "onnx"],
+                        help="generation engine: transformers (default, CPU or GPU) or onnx (fast CPU)")
+    parser.add_argument("--onnx-precision", choices=["fp32", "int8", "int4"],
+                        help="weights of the onnx engine's model (default int8)")
     parser.add_argument("--models-dir", help="KServe storage directory scanned for adapters")
     parser.add_argument("--max-body-bytes", type=int, help="largest request body (413 above; default 4 MiB)")
     parser.add_argument("--max-prompt-chars", type=int, help="prompt characters per request (400 above)")
@@ -44,7 +48,7 @@ def settings_from_args(args: argparse.Namespace) -> ServingSettings:
         device=args.device, max_batch_size=args.max_batch_size, max_queue=args.max_queue,
         torch_threads=args.torch_threads, models_dir=args.models_dir, max_body_bytes=args.max_body_bytes,
         max_prompt_chars=args.max_prompt_chars, max_tokens_limit=args.max_tokens_limit,
-        request_timeout_s=args.request_timeout_s)
+        request_timeout_s=args.request_timeout_s, engine=args.engine, onnx_precision=args.onnx_precision)
 
 
 def run(settings: ServingSettings) -> int:

@@ -1,37 +1,42 @@
-"""Benchmark (`make bench-serve`): tokens/s and time to first token, base vs adapter, merged vs unmerged.
+"""Benchmark (`make bench-serve`): the onnx engine beside transformers, base vs adapter, in one run.
 
-Three engines over the same base model, measured in the same run, rounds interleaved so that a busy
+Five variants over the same base model, measured in the same process, rounds interleaved so that a busy
 machine slows them alike:
-- base:      the plain model, no peft (the baseline);
-- adapter:   a LoRA adapter of the fine-tuning step's shape (r=16 on all seven projections), unmerged,
-             chosen per request as the server does (and the base model through the same PeftModel);
-- merged:    the same adapter folded into the weights (what a single-adapter deployment could do).
-Each at concurrency 1 and 4 (4 requests queued together are decoded as one batch). The adapter's
-B matrices are random (init_lora_weights=False) so it changes the output; its speed does not depend
-on the values. Ratios are printed against the base model at the same concurrency.
+- transformers base:    the plain model, no peft (the baseline of every ratio);
+- transformers adapter: a LoRA adapter of the fine-tuning step's shape (r=16 on all seven projections),
+                        unmerged, chosen per request as the server does;
+- transformers merged:  the same adapter folded into the weights;
+- onnx base / adapter:  onnxruntime-genai on the exported model, and on the adapter merged and exported.
+Each at concurrency 1 and 8 (requests queued together are decoded as one batch). The adapter's B matrices
+are random (init_lora_weights=False) so it changes the output; its speed does not depend on the values.
+Then the answers: each engine's greedy answer to the same prompts, alone, compared with transformers'.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from doc2slm_common.basemodel import resolve_base_model
 
-from doc2slm_serving.engine import GenerationEngine
+from doc2slm_serving.bench_equality import compare, describe
+from doc2slm_serving.engine_base import EngineBase
 from doc2slm_serving.params import SamplingParams
 from doc2slm_serving.rows import GenerationRequest
 
 PROMPTS = ["Write a short story about a lighthouse keeper.", "Explain how a bicycle gear works.",
            "Describe a walk through a forest in autumn.", "Give advice to a new gardener."]
 ALL_PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+CONCURRENCY = (1, 8)
 
 
 @dataclass
@@ -42,6 +47,13 @@ class Measure:
     ttft_ms: float
     requests: int
     tokens: int
+
+
+@dataclass
+class Loaded:
+    step: str
+    seconds: float
+    rss_mb: float  # resident memory the step added to the process
 
 
 class _TimingSink:
@@ -76,7 +88,7 @@ def make_adapter(base_dir: Path, out_dir: Path) -> Path:
     return out_dir
 
 
-def run_wave(engine: GenerationEngine, adapter: str | None, concurrency: int, max_tokens: int,
+def run_wave(engine: EngineBase, adapter: str | None, concurrency: int, max_tokens: int,
              offset: int) -> tuple[float, list[_TimingSink]]:
     """Queue `concurrency` requests at once; returns the wall time until the last one finished."""
     params = SamplingParams(max_new_tokens=max_tokens, ignore_eos=True)  # same work for every variant
@@ -92,30 +104,72 @@ def run_wave(engine: GenerationEngine, adapter: str | None, concurrency: int, ma
     return time.perf_counter() - started, sinks
 
 
-def benchmark(base_spec: str | None, device: str, max_tokens: int, rounds: int) -> list[Measure]:
+def _rss_mb() -> float:
+    import psutil
+
+    return float(psutil.Process().memory_info().rss) / 2**20
+
+
+def load_engines(base_dir: Path, adapter_dir: Path, device: str, precision: str,
+                 onnx_cache: Path | None) -> tuple[dict[str, EngineBase], list[Loaded]]:
+    from doc2slm_serving.engine import GenerationEngine
+    from doc2slm_serving.engine_onnx import OnnxGenerationEngine
+
+    queueing = {"max_batch_size": max(CONCURRENCY), "batch_wait_s": 0.02}
+    engines: dict[str, EngineBase] = {}
+    loaded = []
+
+    def timed(step: str, work: Callable[[], None]) -> None:
+        before, started = _rss_mb(), time.perf_counter()
+        work()
+        loaded.append(Loaded(step, round(time.perf_counter() - started, 1), round(_rss_mb() - before)))
+
+    for name in ("base", "lora", "merged", "onnx"):
+        engine: EngineBase = (OnnxGenerationEngine(base_dir, precision=precision, cache=onnx_cache, **queueing)
+                              if name == "onnx" else GenerationEngine(base_dir, device=device, **queueing))
+        timed(f"{name} engine: base model", engine.load)
+        if name != "base":
+            timed(f"{name} engine: adapter", functools.partial(engine.load_adapter, "adapter", adapter_dir))
+        if isinstance(engine, GenerationEngine) and name == "merged":
+            engine.merge_adapter("adapter")
+        engines[name] = engine
+    return engines, loaded
+
+
+def benchmark(base_spec: str | None, device: str, max_tokens: int, rounds: int, precision: str,
+              onnx_cache: Path | None, equality_prompts: int) -> tuple[list[Measure], list[str], list[Loaded]]:
     base_dir = resolve_base_model(base_spec)
     with tempfile.TemporaryDirectory() as scratch:
+        # Exported into the scratch folder unless told otherwise: the export is timed in every run, and
+        # this run's random adapter leaves no export behind in the shared cache.
         adapter_dir = make_adapter(base_dir, Path(scratch) / "adapter")
-        engines = {name: GenerationEngine(base_dir, device=device, max_batch_size=4, batch_wait_s=0.02)
-                   for name in ("base", "lora", "merged")}
-        for engine in engines.values():
-            engine.load()
-        engines["lora"].load_adapter("adapter", adapter_dir)
-        engines["merged"].load_adapter("adapter", adapter_dir)
-        engines["merged"].merge_adapter("adapter")
-    variants: dict[str, tuple[GenerationEngine, str | None]] = {
+        engines, loaded = load_engines(base_dir, adapter_dir, device, precision, onnx_cache or Path(scratch))
+        measures, answers = _measure(engines, max_tokens, rounds, equality_prompts)
+        return measures, answers, loaded
+
+
+def _measure(engines: dict[str, EngineBase], max_tokens: int, rounds: int,
+             equality_prompts: int) -> tuple[list[Measure], list[str]]:
+    variants: dict[str, tuple[EngineBase, str | None]] = {
         "base": (engines["base"], None), "adapter": (engines["lora"], "adapter"),
-        "base-via-peft": (engines["lora"], None), "merged": (engines["merged"], None)}
-    for engine, adapter in variants.values():  # warm-up: first calls allocate caches
-        run_wave(engine, adapter, 1, 4, 0)
+        "merged": (engines["merged"], None), "onnx": (engines["onnx"], None),
+        "onnx-adapter": (engines["onnx"], "adapter")}
+    # Warm-up at every concurrency: the first batch of a size allocates its caches (measured: onnxruntime-genai's
+    # first batch of 8 ran at half the speed of the next).
+    for engine, adapter in variants.values():
+        for concurrency in CONCURRENCY:
+            run_wave(engine, adapter, concurrency, 4, 0)
     walls: dict[tuple[str, int], list[float]] = {}
     sinks: dict[tuple[str, int], list[_TimingSink]] = {}
     for round_index in range(rounds):
-        for concurrency in (1, 4):
+        for concurrency in CONCURRENCY:
             for name, (engine, adapter) in variants.items():
                 wall, wave = run_wave(engine, adapter, concurrency, max_tokens, round_index)
                 walls.setdefault((name, concurrency), []).append(wall)
                 sinks.setdefault((name, concurrency), []).extend(wave)
+    answers = [describe(compare(engines["base"], engines["onnx"], None, prompts=equality_prompts, max_tokens=48)),
+               describe(compare(engines["lora"], engines["onnx"], "adapter", prompts=equality_prompts,
+                                max_tokens=48))] if equality_prompts else []
     for engine in engines.values():
         engine.close()
     measures = []
@@ -125,36 +179,43 @@ def benchmark(base_spec: str | None, device: str, max_tokens: int, rounds: int) 
         ttfts = [(s.first_text - s.started) * 1000 for s in done if s.first_text is not None]
         measures.append(Measure(name, concurrency, tokens / sum(wall_times),
                                 statistics.median(ttfts) if ttfts else float("nan"), len(done), tokens))
-    return measures
+    return measures, answers
 
 
-def report(measures: list[Measure]) -> str:
+def report(measures: list[Measure], loaded: list[Loaded], answers: list[str]) -> str:
     by_key = {(m.variant, m.concurrency): m for m in measures}
     lines = [f"{'variant':<14} {'conc':>4} {'tokens/s':>9} {'TTFT ms':>8} {'vs base':>8}"]
     for m in measures:
         base = by_key[("base", m.concurrency)]
         lines.append(f"{m.variant:<14} {m.concurrency:>4} {m.tokens_per_s:>9.1f} {m.ttft_ms:>8.0f} "
                      f"{m.tokens_per_s / base.tokens_per_s:>8.3f}")
-    for concurrency in (1, 4):
-        base, adapter = by_key[("base", concurrency)], by_key[("adapter", concurrency)]
-        overhead = 1 - adapter.tokens_per_s / base.tokens_per_s
-        verdict = "within" if overhead < 0.15 else "OVER"
-        lines.append(f"adapter overhead at concurrency {concurrency}: {overhead:.1%} of base tokens/s "
-                     f"({verdict} the 15% target); merged/unmerged = "
-                     f"{by_key[('merged', concurrency)].tokens_per_s / adapter.tokens_per_s:.3f}")
-    for variant in ("base", "adapter"):
-        lines.append(f"batching gain ({variant}): concurrency 4 / 1 = "
-                     f"{by_key[(variant, 4)].tokens_per_s / by_key[(variant, 1)].tokens_per_s:.2f}x tokens/s")
-    return "\n".join(lines)
+    for concurrency in CONCURRENCY:
+        for engine, base_name, adapter_name in (("transformers", "base", "adapter"), ("onnx", "onnx", "onnx-adapter")):
+            base, adapter = by_key[(base_name, concurrency)], by_key[(adapter_name, concurrency)]
+            overhead = 1 - adapter.tokens_per_s / base.tokens_per_s
+            verdict = "within" if overhead < 0.15 else "OVER"
+            lines.append(f"{engine} adapter overhead at concurrency {concurrency}: {overhead:.1%} of its base "
+                         f"tokens/s ({verdict} the 15% target)")
+        speedup = by_key[("onnx", concurrency)].tokens_per_s / by_key[("base", concurrency)].tokens_per_s
+        target = 5.0 if concurrency == 1 else 3.0
+        lines.append(f"onnx / transformers at concurrency {concurrency}: {speedup:.2f}x tokens/s "
+                     f"({'meets' if speedup >= target else 'BELOW'} the {target:.0f}x target)")
+    for item in loaded:  # the onnx engine's times include the export when it was not cached
+        lines.append(f"load, {item.step}: {item.seconds:.1f} s, +{item.rss_mb:.0f} MB resident")
+    return "\n".join(lines + answers)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m doc2slm_serving.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base-model", default=None, help="bundled (default), a directory, s3:// or hub id")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda")
+    parser.add_argument("--device", default="cpu", help="the transformers engine's device: cpu, cuda")
     parser.add_argument("--max-tokens", type=int, default=32, help="tokens generated per request")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per variant")
+    parser.add_argument("--onnx-precision", default="int8", choices=["fp32", "int8", "int4"])
+    parser.add_argument("--onnx-cache", type=Path, default=None,
+                        help="export cache (default: a temporary folder, so the export is timed)")
+    parser.add_argument("--equality-prompts", type=int, default=16, help="prompts for the answer comparison")
     parser.add_argument("--json", type=Path, default=None, help="also write the measures here")
     parser.add_argument("--torch-threads", type=int, default=0, help="torch CPU threads (0: default)")
     args = parser.parse_args(argv)
@@ -162,10 +223,12 @@ def main(argv: list[str] | None = None) -> int:
         import torch
 
         torch.set_num_threads(args.torch_threads)
-    measures = benchmark(args.base_model, args.device, args.max_tokens, args.rounds)
-    print(report(measures))
+    measures, answers, loaded = benchmark(args.base_model, args.device, args.max_tokens, args.rounds,
+                                          args.onnx_precision, args.onnx_cache, args.equality_prompts)
+    print(report(measures, loaded, answers))
     if args.json is not None:
-        args.json.write_text(json.dumps([asdict(m) for m in measures], indent=2))
+        args.json.write_text(json.dumps({"measures": [asdict(m) for m in measures],
+                                         "loaded": [asdict(item) for item in loaded], "answers": answers}, indent=2))
     return 0
 
 

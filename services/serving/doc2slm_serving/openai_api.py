@@ -11,6 +11,7 @@ also answers liveness), the prompt's tokens and max_tokens before queueing, the 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 from collections.abc import AsyncIterator
@@ -23,10 +24,10 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from doc2slm_serving import openai_schema as schema
 from doc2slm_serving.failures import openai_error
 from doc2slm_serving.limits import Deadline, request_deadline
-from doc2slm_serving.params import InvalidRequest, build_sampling_params, check_prompt_chars
+from doc2slm_serving.params import InvalidRequest, SamplingParams, build_sampling_params, check_prompt_chars
 from doc2slm_serving.registry import ServedModels
 from doc2slm_serving.settings import ServingSettings
-from doc2slm_serving.streaming import GenerationStream, start_generation
+from doc2slm_serving.streaming import GenerationStream, complete_many, start_generation
 
 
 def _sse(document: dict[str, Any] | str) -> bytes:
@@ -75,6 +76,8 @@ class OpenAIRoutes:
                 messages = body.chat_messages()
                 check_prompt_chars(sum(len(m["content"]) for m in messages), self.settings.max_prompt_chars)
                 prompt_ids = await asyncio.to_thread(self.engine.encode_chat, messages)
+            if body.n > 1:
+                return await self._choices(body, prompt_ids, body.token_limit, adapter, deadline, chat=True)
             stream = self._start(body, prompt_ids, body.token_limit, adapter, deadline)
         except Exception as error:
             return self._error(error, deadline)
@@ -102,6 +105,8 @@ class OpenAIRoutes:
                 prompt = body.prompt_text()
                 check_prompt_chars(len(prompt), self.settings.max_prompt_chars, "prompt")
                 prompt_ids = await asyncio.to_thread(self.engine.encode_text, prompt)
+            if body.n > 1:
+                return await self._choices(body, prompt_ids, body.max_tokens, adapter, deadline, chat=False)
             stream = self._start(body, prompt_ids, body.max_tokens, adapter, deadline)
         except Exception as error:
             return self._error(error, deadline)
@@ -123,14 +128,46 @@ class OpenAIRoutes:
         return openai_error(deadline.expired() if isinstance(error, TimeoutError) else error,
                             self.settings.retry_after_s)
 
-    def _start(self, body: schema._Common, prompt_ids: list[int], max_tokens: Any,
-               adapter: str | None, deadline: Deadline) -> GenerationStream:
-        params = build_sampling_params(
+    def _params(self, body: schema._Common, prompt_ids: list[int], max_tokens: Any) -> SamplingParams:
+        return build_sampling_params(
             prompt_tokens=len(prompt_ids), context_length=self.engine.context_length,
             default_max_tokens=self.settings.default_max_tokens, max_tokens_limit=self.settings.max_tokens_limit,
             max_tokens=max_tokens, temperature=body.temperature, top_p=body.top_p, seed=body.seed,
             stop=body.stop)
-        return start_generation(self.engine, prompt_ids, params, adapter, deadline)
+
+    def _start(self, body: schema._Common, prompt_ids: list[int], max_tokens: Any,
+               adapter: str | None, deadline: Deadline) -> GenerationStream:
+        return start_generation(self.engine, prompt_ids, self._params(body, prompt_ids, max_tokens), adapter,
+                                deadline)
+
+    async def _choices(self, body: schema._Common, prompt_ids: list[int], max_tokens: Any, adapter: str | None,
+                       deadline: Deadline, chat: bool) -> Response:
+        """`n` completions of one prompt, queued together so they decode as rows of one batch.
+
+        With a seed, choice i samples with seed + i: choice 0 is the answer the same request with n=1
+        gets, and the whole response is repeatable. The prompt is counted once in the usage, as OpenAI does.
+        """
+        params = self._params(body, prompt_ids, max_tokens)
+        per_choice = [dataclasses.replace(params, seed=None if params.seed is None else params.seed + i)
+                      for i in range(body.n)]
+        results = await complete_many(self.engine, [prompt_ids] * body.n, per_choice, adapter, deadline)
+        created = int(time.time())
+        if chat:
+            choices: list[dict[str, Any]] = [
+                {"index": i, "message": {"role": "assistant", "content": r.text},
+                 "finish_reason": schema.openai_finish_reason(r.finish_reason), "logprobs": None}
+                for i, r in enumerate(results)]
+            document = {"id": schema.new_id("chatcmpl"), "object": "chat.completion", "created": created,
+                        "model": body.model, "choices": choices}
+        else:
+            echo = body.prompt_text() if isinstance(body, schema.CompletionRequest) and body.echo else ""
+            document = {"id": schema.new_id("cmpl"), "object": "text_completion", "created": created,
+                        "model": body.model,
+                        "choices": [{"index": i, "text": echo + r.text, "logprobs": None,
+                                     "finish_reason": schema.openai_finish_reason(r.finish_reason)}
+                                    for i, r in enumerate(results)]}
+        document["usage"] = schema.usage(len(prompt_ids), sum(r.completion_tokens for r in results))
+        return JSONResponse(document)
 
     def _event_stream(self, events: AsyncIterator[bytes], stream: GenerationStream) -> StreamingResponse:
         return StreamingResponse(events, media_type="text/event-stream",

@@ -14,6 +14,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from doc2slm_serving.params import InvalidRequest
 
+# Choices per request: each is a row of the same batch, so more than a batch would queue behind itself.
+MAX_CHOICES = 16
+
 
 class ContentPart(BaseModel):
     model_config = ConfigDict(extra="ignore")
@@ -50,8 +53,10 @@ class _Common(BaseModel):
     stream_options: dict[str, Any] | None = None
 
     def check_supported(self) -> None:
-        if self.n != 1:
-            raise InvalidRequest("n must be 1: one completion per request is served", "n")
+        if not 1 <= self.n <= MAX_CHOICES:
+            raise InvalidRequest(f"n must be between 1 and {MAX_CHOICES}, got {self.n}", "n")
+        if self.n > 1 and self.stream:
+            raise InvalidRequest("n > 1 is served without stream (one response with n choices)", "n")
         if self.presence_penalty or self.frequency_penalty:
             raise InvalidRequest("presence_penalty and frequency_penalty are not supported", "presence_penalty")
         if self.logprobs:

@@ -27,7 +27,7 @@ from doc2slm_serving.adapter_check import ADAPTER_CONFIG
 from doc2slm_serving.params import InvalidRequest, UnknownModel
 
 if TYPE_CHECKING:  # the engine pulls in torch; the CLI imports this module only to parse specs
-    from doc2slm_serving.engine import GenerationEngine
+    from doc2slm_serving.engine_base import EngineBase
 
 log = logging.getLogger(__name__)
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -94,7 +94,7 @@ def parse_adapter_spec(spec: str) -> tuple[str, str]:
 class ServedModels:
     """Maps request model names to adapters; adding one notifies the protocol layers."""
 
-    def __init__(self, engine: GenerationEngine, base_name: str, cache: Path | None = None,
+    def __init__(self, engine: EngineBase, base_name: str, cache: Path | None = None,
                  max_adapters: int = 16) -> None:
         self.engine = engine
         self.max_adapters = max_adapters

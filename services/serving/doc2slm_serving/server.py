@@ -19,7 +19,7 @@ from pathlib import Path
 from doc2slm_common.basemodel import resolve_base_model, served_model_name
 from prometheus_client import REGISTRY, Gauge
 
-from doc2slm_serving.engine import GenerationEngine
+from doc2slm_serving.engine_base import EngineBase
 from doc2slm_serving.registry import ServedModels, discover_adapters, parse_adapter_spec
 from doc2slm_serving.settings import ServingSettings
 
@@ -29,19 +29,32 @@ log = logging.getLogger(__name__)
 @dataclass
 class Prepared:
     settings: ServingSettings
-    engine: GenerationEngine
+    engine: EngineBase
     models: ServedModels
 
 
-def prepare(settings: ServingSettings) -> Prepared:
-    """Resolve and load the base model, then every configured adapter (checked before loading)."""
+def make_engine(settings: ServingSettings, base_dir: Path) -> EngineBase:
+    """The configured engine, not loaded yet."""
+    queueing = {"max_batch_size": settings.max_batch_size, "max_queue": settings.max_queue,
+                "batch_wait_s": settings.batch_wait_ms / 1000}
+    if settings.engine == "onnx":
+        from doc2slm_serving.engine_onnx import OnnxGenerationEngine
+
+        return OnnxGenerationEngine(base_dir, precision=settings.onnx_precision, threads=settings.torch_threads,
+                                    **queueing)
     if settings.torch_threads:
         import torch
 
         torch.set_num_threads(settings.torch_threads)
+    from doc2slm_serving.engine import GenerationEngine
+
+    return GenerationEngine(base_dir, device=settings.device, **queueing)
+
+
+def prepare(settings: ServingSettings) -> Prepared:
+    """Resolve and load the base model, then every configured adapter (checked before loading)."""
     base_dir = resolve_base_model(settings.base_model)
-    engine = GenerationEngine(base_dir, device=settings.device, max_batch_size=settings.max_batch_size,
-                              max_queue=settings.max_queue, batch_wait_s=settings.batch_wait_ms / 1000)
+    engine = make_engine(settings, base_dir)
     engine.load()
     models = ServedModels(engine, settings.served_name or served_model_name(settings.base_model),
                           max_adapters=settings.max_adapters)
@@ -52,7 +65,7 @@ def prepare(settings: ServingSettings) -> Prepared:
     return Prepared(settings, engine, models)
 
 
-def _export_gauges(engine: GenerationEngine) -> None:
+def _export_gauges(engine: EngineBase) -> None:
     gauges = {
         "doc2slm_serving_queue_depth": ("requests waiting for a batch", lambda: engine.batcher.queue_depth),
         "doc2slm_serving_running": ("requests in the batch being decoded", lambda: engine.batcher.running),

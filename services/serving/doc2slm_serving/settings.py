@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from doc2slm_common.config import Doc2slmSettings
 from doc2slm_common.contracts import SERVING_GRPC_PORT, SERVING_HTTP_PORT
@@ -35,7 +35,14 @@ class ServingSettings(Doc2slmSettings):
     grpc_port: int = Field(SERVING_GRPC_PORT, ge=0, le=65535, description="v2 gRPC port")
     device: str = Field("auto", description="torch device: auto (cuda when present), cpu, cuda, cuda:N")
     torch_threads: int = Field(
-        0, ge=0, le=256, description="CPU threads for torch (0: torch's default; 1 on a busy shared CPU)")
+        0, ge=0, le=256,
+        description="CPU threads for the engine, torch or onnxruntime (0: its default; 1 on a busy shared CPU)")
+    # transformers is the reference and the GPU path; onnx (onnxruntime-genai) is the fast CPU path,
+    # measured side by side by `make bench-serve`.
+    engine: Literal["transformers", "onnx"] = Field(
+        "transformers", description="generation engine: transformers (reference, CPU or GPU) or onnx (CPU)")
+    onnx_precision: Literal["fp32", "int8", "int4"] = Field(
+        "int8", description="weights of the onnx engine's exported model (exported once, cached)")
     max_batch_size: int = Field(8, ge=1, le=256, description="requests decoded together in one batch")
     max_queue: int = Field(
         32, ge=1, le=100_000, description="requests allowed to wait; more are refused with 429")
@@ -118,6 +125,13 @@ class ServingSettings(Doc2slmSettings):
             return Path(self.admin_token_file).read_text().strip()
         except OSError as error:
             raise ValueError(f"admin_token_file {self.admin_token_file}: {error.strerror}") from None
+
+    @model_validator(mode="after")
+    def _onnx_runs_on_cpu(self) -> ServingSettings:
+        if self.engine == "onnx" and self.device.startswith("cuda"):
+            raise ValueError("engine onnx runs on the CPU; on a GPU use engine transformers (or the chart's "
+                             "vLLM runtime)")
+        return self
 
     @field_validator("device")
     @classmethod

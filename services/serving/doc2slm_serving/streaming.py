@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from doc2slm_serving.engine import Completion, GenerationEngine
+from doc2slm_serving.engine_base import Completion, EngineBase
 from doc2slm_serving.limits import Deadline
 from doc2slm_serving.params import SamplingParams
 from doc2slm_serving.rows import GenerationRequest
@@ -95,7 +95,7 @@ class GenerationStream:
                           self.finished.completion_tokens)
 
 
-def start_generation(engine: GenerationEngine, prompt_ids: list[int], params: SamplingParams,
+def start_generation(engine: EngineBase, prompt_ids: list[int], params: SamplingParams,
                      adapter: str | None, deadline: Deadline | None = None) -> GenerationStream:
     """Queue the request now (raises EngineBusy / EngineClosed / InvalidRequest immediately)."""
     sink = _LoopSink(asyncio.get_running_loop())
@@ -104,13 +104,15 @@ def start_generation(engine: GenerationEngine, prompt_ids: list[int], params: Sa
     return GenerationStream(request, sink, deadline)
 
 
-async def complete_many(engine: GenerationEngine, prompts: list[list[int]], params: SamplingParams,
+async def complete_many(engine: EngineBase, prompts: list[list[int]], params: SamplingParams | list[SamplingParams],
                         adapter: str | None, deadline: Deadline | None = None) -> list[Completion]:
-    """Several prompts at once (v1 instances, v2 batch rows): queued together, so batched together."""
+    """Several prompts at once (v1 instances, v2 batch rows, OpenAI's n choices): queued together, so
+    batched together; `params` is one for all or one per prompt."""
+    each = params if isinstance(params, list) else [params] * len(prompts)
     streams = []
     try:
-        for prompt in prompts:
-            streams.append(start_generation(engine, prompt, params, adapter, deadline))
+        for prompt, row_params in zip(prompts, each, strict=True):
+            streams.append(start_generation(engine, prompt, row_params, adapter, deadline))
     except BaseException:
         for stream in streams:
             stream.request.cancelled.set()

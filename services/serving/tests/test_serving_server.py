@@ -132,7 +132,8 @@ def test_v2_grpc_model_infer(grpc_stub: pb_grpc.GRPCInferenceServiceStub, with_b
     ({"top_p": 1.5}, "top_p"),
     ({"max_tokens": 9000}, "max_tokens"),
     ({"max_tokens": 0}, "max_tokens"),
-    ({"n": 2}, "n"),
+    ({"n": 17}, "n"),
+    ({"n": 2, "stream": True}, "n"),
     ({"messages": "not a list"}, "messages"),
     ({"messages": [{"role": "user", "content": "x " * 9000}]}, "messages"),
 ])

@@ -1,0 +1,126 @@
+"""The predictor with `--engine onnx` (onnxruntime-genai) on loopback: the same contracts as transformers.
+
+The adapters are the session's secret-word adapters, merged and exported by the server itself (cached
+under DOC2SLM_CACHE_DIR/onnx, so a second run starts in seconds). Answer equality with transformers is
+measured, not asserted, by `make bench-serve` (int8 weights part from the float32 reference after some
+tokens); here each answer is checked against its own training and against the engine's other doors.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from doc2slm_common.basemodel import BUNDLED_MODEL_NAME as BASE_NAME
+from doc2slm_serving.demo_adapters import SECRET_QUESTION, DemoAdapters
+from doc2slm_serving.launcher import ServerProcess, start_server, stop_server
+from openai import OpenAI
+
+pytest.importorskip("onnxruntime_genai")
+# The first start exports the base and both adapters: minutes of CPU on a busy 2-core machine.
+pytestmark = pytest.mark.timeout(1800)
+
+
+@pytest.fixture(scope="module")
+def onnx_server(adapters: DemoAdapters, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    log_path = tmp_path_factory.mktemp("onnx-server") / "server.log"
+    running = start_server(["--engine", "onnx", "--adapter", f"apple={adapters.apple}",
+                            "--adapter", f"banana={adapters.banana}", "--max-batch-size", "4",
+                            "--torch-threads", "1", "--models-dir", "/nonexistent"], log_path, timeout_s=900)
+    yield running
+    assert stop_server(running) in (0, -signal.SIGTERM), running.log_tail()
+
+
+@pytest.fixture(scope="module")
+def client(onnx_server: ServerProcess) -> OpenAI:
+    return OpenAI(base_url=onnx_server.openai_base_url, api_key="unused", timeout=120, max_retries=0)
+
+
+def ask(client: OpenAI, model: str, **extra: Any) -> str:
+    reply = client.chat.completions.create(
+        model=model, messages=[{"role": "user", "content": SECRET_QUESTION}], max_tokens=10, temperature=0,
+        **extra)
+    return reply.choices[0].message.content or ""
+
+
+@pytest.fixture(scope="module")
+def greedy_answers(client: OpenAI) -> dict[str, str]:
+    return {name: ask(client, name) for name in ("apple", "banana", BASE_NAME)}
+
+
+def test_each_adapter_answers_with_its_own_training(greedy_answers: dict[str, str]) -> None:
+    apple, banana, base = greedy_answers["apple"], greedy_answers["banana"], greedy_answers[BASE_NAME]
+    assert "apple" in apple.lower() and "banana" not in apple.lower()
+    assert "banana" in banana.lower() and "apple" not in banana.lower()
+    assert "apple" not in base.lower() and "banana" not in base.lower()
+
+
+def test_a_mixed_batch_answers_as_each_model_alone(client: OpenAI, greedy_answers: dict[str, str]) -> None:
+    names = ["apple", "banana", BASE_NAME, "apple"]
+    with concurrent.futures.ThreadPoolExecutor(len(names)) as pool:
+        answers = list(pool.map(lambda name: ask(client, name), names))
+    assert answers == [greedy_answers[name] for name in names]
+
+
+def test_stream_gives_the_same_text(client: OpenAI, greedy_answers: dict[str, str]) -> None:
+    chunks = list(client.chat.completions.create(
+        model="banana", messages=[{"role": "user", "content": SECRET_QUESTION}], max_tokens=10,
+        temperature=0, stream=True, stream_options={"include_usage": True}))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == greedy_answers["banana"]
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
+
+
+def test_stop_strings_and_length_limits(client: OpenAI, greedy_answers: dict[str, str]) -> None:
+    full = greedy_answers["apple"]
+    word = full.lower().index("apple")
+    stopped = ask(client, "apple", stop=[full[word:word + 5]])
+    assert stopped == full[:word]
+    short = client.completions.create(model=BASE_NAME, prompt="One, two, three,", max_tokens=3, temperature=0)
+    assert short.choices[0].finish_reason == "length" and short.usage is not None
+    assert short.usage.completion_tokens == 3
+
+
+def test_sampling_with_a_seed_repeats(client: OpenAI) -> None:
+    def sample() -> str:
+        return client.completions.create(model=BASE_NAME, prompt="My favourite animal is", max_tokens=8,
+                                          temperature=1.0, top_p=0.9, seed=11).choices[0].text
+
+    assert sample() == sample() != ""
+
+
+def test_n_choices_from_one_request(client: OpenAI) -> None:
+    def chat(n: int) -> Any:
+        return client.chat.completions.create(
+            model=BASE_NAME, messages=[{"role": "user", "content": "Name an animal."}], max_tokens=8,
+            temperature=1.0, seed=5, n=n)
+
+    three, one = chat(3), chat(1)
+    texts = [choice.message.content for choice in three.choices]
+    assert [choice.index for choice in three.choices] == [0, 1, 2]
+    assert texts[0] == one.choices[0].message.content  # choice i samples with seed + i
+    assert texts == [choice.message.content for choice in chat(3).choices]
+    assert len(set(texts)) > 1
+    assert three.usage is not None and three.usage.prompt_tokens == one.usage.prompt_tokens  # type: ignore[union-attr]
+
+
+def test_kserve_v2_rest(onnx_server: ServerProcess) -> None:
+    reply = httpx.post(f"{onnx_server.http}/v2/models/apple/infer", timeout=120, json={
+        "inputs": [{"name": "text", "shape": [2], "datatype": "BYTES", "data": [SECRET_QUESTION] * 2}],
+        "parameters": {"max_tokens": 10}})
+    assert reply.status_code == 200, reply.text
+    assert all("apple" in text.lower() for text in reply.json()["outputs"][0]["data"])
+
+
+def test_the_export_is_made_once(onnx_server: ServerProcess, bundled_dir: Path) -> None:
+    from doc2slm_serving.onnx_export import DONE_MARKER, exported_model
+
+    started = time.monotonic()
+    directory = exported_model(bundled_dir, "int8")  # the server exported it: found, not rebuilt
+    assert time.monotonic() - started < 5
+    assert (directory / DONE_MARKER).is_file() and str(directory) in onnx_server.log_tail(100_000)
