@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -102,12 +103,20 @@ def _as_list(value: Any) -> list[Any]:
 
 def answer_base_and_tuned(records: Sequence[dict[str, Any]], *, base_model: str | None, adapter_uri: str,
                           max_new_tokens: int = 64, batch_size: int = 8, device: str = "auto",
-                          on_progress: ProgressCallback | None = None) -> list[dict[str, Any]]:
-    """Records {set, question, reference, doc_id, chunk_id} -> the same with base_answer, tuned_answer."""
+                          on_progress: ProgressCallback | None = None,
+                          engine: str | None = None) -> list[dict[str, Any]]:
+    """Records {set, question, reference, doc_id, chunk_id} -> the same with base_answer, tuned_answer.
+
+    `engine` (default: DOC2SLM_ENGINE, else transformers): "onnx" answers through the serving component's
+    onnxruntime-genai engine on the CPU (answering_onnx.py), transformers is the reference and GPU path.
+    """
     from doc2slm_pipelines.finetune.data import format_prompt
 
     if max_new_tokens < 1 or batch_size < 1:
         raise InvalidInput("max_new_tokens and batch_size must be >= 1")
+    chosen = engine or os.environ.get("DOC2SLM_ENGINE", "").strip() or "transformers"
+    if chosen not in ("transformers", "onnx"):
+        raise InvalidInput(f"engine must be transformers or onnx, got {chosen!r} (DOC2SLM_ENGINE)")
     if not records:
         return []
     target = torch.device("cuda" if device == "auto" and torch.cuda.is_available()
@@ -121,6 +130,12 @@ def answer_base_and_tuned(records: Sequence[dict[str, Any]], *, base_model: str 
             on_progress(done, total)
 
     with local_adapter_dir(adapter_uri) as adapter_dir:
+        if chosen == "onnx" and target.type == "cpu":
+            from doc2slm_pipelines.answering_onnx import onnx_answers
+
+            base, tuned = onnx_answers(base_model, adapter_dir, [str(r["question"]) for r in records],
+                                       max_new_tokens=max_new_tokens, batch_size=batch_size, on_batch=advance)
+            return _with_answers(records, base, tuned)
         model, tokenizer = load_base_and_adapter(base_model, adapter_dir, target)
         prompts = [format_prompt(tokenizer, str(r["question"])) for r in records]
         with model.disable_adapter():
@@ -129,6 +144,10 @@ def answer_base_and_tuned(records: Sequence[dict[str, Any]], *, base_model: str 
         tuned = generate_answers(model, tokenizer, prompts, max_new_tokens=max_new_tokens,
                                  batch_size=batch_size, on_batch=advance)
     log.info("answered %d questions with the base and the tuned model", len(records))
+    return _with_answers(records, base, tuned)
+
+
+def _with_answers(records: Sequence[dict[str, Any]], base: list[str], tuned: list[str]) -> list[dict[str, Any]]:
     return [{"set": r.get("set", ""), "question": r["question"], "reference": r.get("reference", ""),
              "base_answer": b, "tuned_answer": t, "doc_id": r.get("doc_id", ""),
              "chunk_id": r.get("chunk_id", "")} for r, b, t in zip(records, base, tuned, strict=True)]
@@ -136,10 +155,10 @@ def answer_base_and_tuned(records: Sequence[dict[str, Any]], *, base_model: str 
 
 def answer_eval_files(set_uris: dict[str, str] | Sequence[str], *, base_model: str | None, adapter_uri: str,
                       out_uri: str, max_new_tokens: int = 64, batch_size: int = 8,
-                      on_progress: ProgressCallback | None = None) -> list[dict[str, Any]]:
+                      on_progress: ProgressCallback | None = None, engine: str | None = None) -> list[dict[str, Any]]:
     """Answer every question of the eval files and write them to `out_uri` (answers.jsonl)."""
     answered = answer_base_and_tuned(records_from_eval_files(set_uris), base_model=base_model,
                                      adapter_uri=adapter_uri, max_new_tokens=max_new_tokens,
-                                     batch_size=batch_size, on_progress=on_progress)
+                                     batch_size=batch_size, on_progress=on_progress, engine=engine)
     storage.write_jsonl(out_uri, answered)
     return answered

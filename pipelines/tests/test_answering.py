@@ -67,3 +67,17 @@ def test_eval_file_without_questions_is_refused(adapter: tuple[Path, Path], tmp_
     with pytest.raises(InvalidInput, match="record 1"):
         answer_eval_files([str(bad)], base_model=str(base_dir), adapter_uri=str(adapter_dir),
                           out_uri=str(tmp_path / "a.jsonl"))
+
+
+def test_the_onnx_engine_answers_through_the_same_records(adapter: tuple[Path, Path], tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime_genai")
+    base_dir, adapter_dir = adapter
+    questions = write_jsonl(tmp_path / "eval_heldout_questions.jsonl", qa_records(4, doc_id="doc-a", offset=100))
+    progress: list[tuple[int, int]] = []
+    answered = answer_eval_files([str(questions)], base_model=str(base_dir), adapter_uri=str(adapter_dir),
+                                 out_uri=str(tmp_path / "answers.jsonl"), max_new_tokens=8, batch_size=3,
+                                 on_progress=lambda done, total: progress.append((done, total)),
+                                 engine="onnx")
+    assert len(answered) == 4 and all(set(r) == set(ANSWER_FIELDS) for r in answered)
+    assert any(r["base_answer"] != r["tuned_answer"] for r in answered)  # the merged adapter changes them
+    assert progress[-1] == (8, 8)

@@ -1,0 +1,58 @@
+"""The evaluation's answers through the serving component's onnx engine (DOC2SLM_ENGINE=onnx).
+
+The same prompts and greedy settings as the transformers path in answering.py; the base answers come from
+the exported base model, the tuned ones from the adapter merged into the base and exported (both cached,
+see doc2slm_serving.onnx_export). Every question is queued at once: the engine decodes them in batches of
+`batch_size` without padding waste, since each request keeps its own length.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from doc2slm_common.errors import InvalidInput
+
+log = logging.getLogger(__name__)
+TUNED = "tuned"
+
+
+def onnx_answers(base_model: str | None, adapter_dir: Path, questions: Sequence[str], *, max_new_tokens: int,
+                 batch_size: int, on_batch: Callable[[int], None] | None = None) -> tuple[list[str], list[str]]:
+    """(base answers, tuned answers) to `questions`, in their order."""
+    from doc2slm_common.basemodel import resolve_base_model
+    from doc2slm_serving.engine_base import CollectingSink
+    from doc2slm_serving.engine_onnx import OnnxGenerationEngine
+    from doc2slm_serving.params import SamplingParams
+    from doc2slm_serving.rows import GenerationRequest
+
+    from doc2slm_pipelines.finetune.data import format_prompt
+
+    engine = OnnxGenerationEngine(resolve_base_model(base_model or None), max_batch_size=batch_size,
+                                  max_queue=2 * len(questions) + 1, batch_wait_s=0.0)
+    engine.load()
+    try:
+        engine.load_adapter(TUNED, adapter_dir)
+        params = SamplingParams(max_new_tokens=max_new_tokens)
+        prompts = [engine.encode_text(format_prompt(engine.tokenizer, question)) for question in questions]
+        sinks: dict[str | None, list[CollectingSink]] = {}
+        for adapter in (None, TUNED):
+            sinks[adapter] = [CollectingSink() for _ in prompts]
+            for prompt, sink in zip(prompts, sinks[adapter], strict=True):
+                engine.submit(GenerationRequest(prompt, adapter, params, sink))
+        answers: dict[str | None, list[str]] = {}
+        for adapter, group in sinks.items():
+            answers[adapter] = []
+            for sink in group:
+                sink.done.wait()
+                if sink.error is not None:
+                    raise InvalidInput(f"the onnx engine failed to answer: {sink.error}")
+                assert sink.result is not None
+                answers[adapter].append(sink.result.text.strip())
+                if on_batch is not None:
+                    on_batch(1)
+    finally:
+        engine.close()
+    log.info("answered %d questions with the base and the tuned model (onnx engine)", len(questions))
+    return answers[None], answers[TUNED]
