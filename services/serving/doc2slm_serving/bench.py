@@ -37,6 +37,11 @@ PROMPTS = ["Write a short story about a lighthouse keeper.", "Explain how a bicy
            "Describe a walk through a forest in autumn.", "Give advice to a new gardener."]
 ALL_PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 CONCURRENCY = (1, 8)
+# Between waves: torch's OpenMP threads and onnxruntime's pool spin for a while after their last op, and
+# on 2 cores that spinning can slow whichever variant runs next (seen: at concurrency 1 the onnx base
+# variant, right after the transformers ones, ran 8-23% below the onnx adapter variant in four runs, though
+# both are models of the same size).
+SETTLE_S = 0.5
 
 
 @dataclass
@@ -164,6 +169,7 @@ def _measure(engines: dict[str, EngineBase], max_tokens: int, rounds: int,
     for round_index in range(rounds):
         for concurrency in CONCURRENCY:
             for name, (engine, adapter) in variants.items():
+                time.sleep(SETTLE_S)
                 wall, wave = run_wave(engine, adapter, concurrency, max_tokens, round_index)
                 walls.setdefault((name, concurrency), []).append(wall)
                 sinks.setdefault((name, concurrency), []).extend(wave)
