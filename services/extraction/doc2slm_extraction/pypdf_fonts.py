@@ -20,9 +20,13 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from pypdf.generic import _font
+try:  # a private pypdf module (pinned 7.1.1): another pypdf without it extracts as before, uncached
+    from pypdf.generic import _font
 
-_build = _font.Font.from_font_resource.__func__  # type: ignore[attr-defined]
+    _build = _font.Font.from_font_resource.__func__  # type: ignore[attr-defined]
+except (ImportError, AttributeError):  # pragma: no cover - depends on the installed pypdf
+    _font = None  # type: ignore[assignment]
+    _build = None
 _local = threading.local()  # .fonts: id(font dictionary) -> (the dictionary, its Font), while kept
 
 
@@ -44,6 +48,8 @@ _install_lock = threading.Lock()
 def _install() -> None:
     """Route Font.from_font_resource through the cache; outside fonts_kept_for it builds as before."""
     global _installed
+    if _font is None or _build is None:
+        return
     with _install_lock:
         if not _installed:
             _font.Font.from_font_resource = classmethod(_from_font_resource)  # type: ignore[method-assign,assignment]
