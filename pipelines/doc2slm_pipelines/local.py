@@ -47,7 +47,11 @@ class LocalRunOptions:
     # validation slice is judged by its greedy answers (finetune/answer_validation.py), an 8-epoch cap on
     # the same data picked epoch 2 and stopped after 4: held-out questions +0.040 (+0.018 to +0.063),
     # held-out document +0.031 (+0.010 to +0.052); 5 wordings per answer instead of 3 gave +0.041 for 1.7x
-    # the teacher calls, so 3 stays.
+    # the teacher calls, so 3 stays. Rerun 2026-12-06 (same data): +0.034 (+0.006 to +0.061), epoch 3
+    # picked (run-to-run spread ~0.006). On that split, lr 1e-3 peaked at epoch 1: +0.029 (-0.004 to
+    # +0.063); r=64 at 5e-4 had the best validation value of all (0.542) yet answered held-out questions
+    # -0.005 and the held-out document -0.042 (-0.075 to -0.011) worse: a larger, faster adapter is not
+    # better, and 21 validation twins cannot see damage outside the trained facts, so r=16 at 2e-4 stays.
     epochs: float = 4.0
     max_steps: int = 0
     learning_rate: float = 0.0  # 0: the trainer's default
