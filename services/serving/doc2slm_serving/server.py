@@ -41,6 +41,7 @@ def make_engine(settings: ServingSettings, base_dir: Path) -> EngineBase:
         from doc2slm_serving.engine_onnx import OnnxGenerationEngine
 
         return OnnxGenerationEngine(base_dir, precision=settings.onnx_precision, threads=settings.torch_threads,
+                                    cache=Path(settings.onnx_cache_dir) if settings.onnx_cache_dir else None,
                                     **queueing)
     if settings.torch_threads:
         import torch

@@ -43,6 +43,8 @@ class ServingSettings(Doc2slmSettings):
         "transformers", description="generation engine: transformers (reference, CPU or GPU) or onnx (CPU)")
     onnx_precision: Literal["fp32", "int8", "int4"] = Field(
         "int8", description="weights of the onnx engine's exported model (exported once, cached)")
+    onnx_cache_dir: str = Field(
+        "", description="where the onnx engine keeps its exported models (default: DOC2SLM_CACHE_DIR)")
     max_batch_size: int = Field(8, ge=1, le=256, description="requests decoded together in one batch")
     max_queue: int = Field(
         32, ge=1, le=100_000, description="requests allowed to wait; more are refused with 429")
