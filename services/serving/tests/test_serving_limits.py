@@ -1,8 +1,11 @@
 """Issue 14, finding 6, on the real predictor process: request limits hold before work starts.
 
-The server here has small limits and a batch wait longer than its request timeout, so every request
-that reaches the decoder times out by construction (the deadline runs from arrival; the batch starts a
-full second after queueing) while everything refused earlier is refused without waiting.
+The server here has small limits and a batch wait (1 s, the most allowed) four times its request timeout
+(0.25 s), so every request that reaches the decoder times out by construction: one that queues in the first
+three quarters of a batch window times out there, one that joins a batch at its end has less than its
+0.25 s left for a prefill and a dozen decode steps on one thread. Everything refused earlier is refused
+without waiting. With the timeout equal to the wait, a request sent just as the previous one timed out
+joined that window's batch at once and could finish inside its own second (seen: a v1 predict got 200).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ CHAT = "/openai/v1/chat/completions"
 def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     env = {"DOC2SLM_MAX_BODY_BYTES": str(MAX_BODY), "DOC2SLM_MAX_PROMPT_CHARS": str(MAX_PROMPT_CHARS),
            "DOC2SLM_MAX_TOKENS_LIMIT": str(MAX_TOKENS), "DOC2SLM_DEFAULT_MAX_TOKENS": "16",
-           "DOC2SLM_REQUEST_TIMEOUT_S": "1", "DOC2SLM_BATCH_WAIT_MS": "1000"}
+           "DOC2SLM_REQUEST_TIMEOUT_S": "0.25", "DOC2SLM_BATCH_WAIT_MS": "1000"}
     running = start_server(["--torch-threads", "1", "--models-dir", "/nonexistent"],
                            tmp_path_factory.mktemp("limited") / "server.log", env=env)
     yield running
