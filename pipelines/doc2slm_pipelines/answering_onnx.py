@@ -45,11 +45,11 @@ def onnx_answers(base_model: str | None, adapter_dir: Path, questions: Sequence[
         for adapter, group in sinks.items():
             answers[adapter] = []
             for sink in group:
-                sink.done.wait()
-                if sink.error is not None:
-                    raise InvalidInput(f"the onnx engine failed to answer: {sink.error}")
-                assert sink.result is not None
-                answers[adapter].append(sink.result.text.strip())
+                try:
+                    completion = sink.completion()
+                except Exception as error:
+                    raise InvalidInput(f"the onnx engine failed to answer: {error}") from error
+                answers[adapter].append(completion.text.strip())
                 if on_batch is not None:
                     on_batch(1)
     finally:

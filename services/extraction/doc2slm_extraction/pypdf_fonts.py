@@ -3,8 +3,8 @@
 pypdf's `extract_text` builds every font of a page from its PDF dictionary on each page (widths, encoding
 and the ToUnicode CMap, parsed line by line), although the pages of a manual share a dozen font objects:
 measured on the R and gnuplot manuals (936 pages, 4,789 font builds), 15-20% of pypdf's CPU. Within
-`fonts_kept_for(reader)` a font built from the same dictionary object (the reader resolves an indirect
-font to one object for all pages) is taken from a cache of that reader. Each page gets its own shallow copy,
+`FontCache.kept()` a font built from the same dictionary object (the reader resolves an indirect
+font to one object for all pages) is taken from the cache of that open document. Each page gets its own shallow copy,
 since `extract_text` sets `space_width` on the font it is given; the text is the same as without the cache
 (tests compare them on real manuals).
 
@@ -46,7 +46,7 @@ _install_lock = threading.Lock()
 
 
 def _install() -> None:
-    """Route Font.from_font_resource through the cache; outside fonts_kept_for it builds as before."""
+    """Route Font.from_font_resource through the cache; outside FontCache.kept() it builds as before."""
     global _installed
     if _font is None or _build is None:
         return

@@ -53,6 +53,15 @@ class CollectingSink:
             self.error = error
             self.done.set()
 
+    def completion(self, timeout_s: float | None = None) -> Completion:
+        """Wait for the whole completion; raises the engine's error, or TimeoutError after `timeout_s`."""
+        if not self.done.wait(timeout_s):
+            raise TimeoutError(f"no completion within {timeout_s}s")
+        if self.error is not None:
+            raise self.error
+        assert self.result is not None
+        return self.result
+
 
 class EngineBase:
     """Cheap to construct; a subclass's `load()` reads the model, then calls `_load_tokenizer` and
@@ -121,12 +130,7 @@ class EngineBase:
         """Blocking convenience for scripts and benchmarks; servers use `submit` with their own sink."""
         sink = CollectingSink()
         self.submit(GenerationRequest(prompt_ids, adapter, params, sink))
-        if not sink.done.wait(timeout_s):
-            raise TimeoutError(f"no completion within {timeout_s}s")
-        if sink.error is not None:
-            raise sink.error
-        assert sink.result is not None
-        return sink.result
+        return sink.completion(timeout_s)
 
     def close(self) -> None:
         self.batcher.close()

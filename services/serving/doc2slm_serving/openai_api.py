@@ -76,24 +76,13 @@ class OpenAIRoutes:
                 messages = body.chat_messages()
                 check_prompt_chars(sum(len(m["content"]) for m in messages), self.settings.max_prompt_chars)
                 prompt_ids = await asyncio.to_thread(self.engine.encode_chat, messages)
-            if body.n > 1:
+            if not body.stream:
                 return await self._choices(body, prompt_ids, body.token_limit, adapter, deadline, chat=True)
             stream = self._start(body, prompt_ids, body.token_limit, adapter, deadline)
         except Exception as error:
             return self._error(error, deadline)
         response_id, created = schema.new_id("chatcmpl"), int(time.time())
-        if body.stream:
-            return self._event_stream(self._chat_events(stream, body, response_id, created), stream)
-        try:
-            result = await stream.collect()
-        except Exception as error:
-            return self._error(error, deadline)
-        return JSONResponse({
-            "id": response_id, "object": "chat.completion", "created": created, "model": body.model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": result.text},
-                         "finish_reason": schema.openai_finish_reason(result.finish_reason),
-                         "logprobs": None}],
-            "usage": schema.usage(result.prompt_tokens, result.completion_tokens)})
+        return self._event_stream(self._chat_events(stream, body, response_id, created), stream)
 
     async def completions(self, request: Request) -> Response:
         deadline = request_deadline(request.state, self.settings.request_timeout_s)
@@ -105,23 +94,13 @@ class OpenAIRoutes:
                 prompt = body.prompt_text()
                 check_prompt_chars(len(prompt), self.settings.max_prompt_chars, "prompt")
                 prompt_ids = await asyncio.to_thread(self.engine.encode_text, prompt)
-            if body.n > 1:
+            if not body.stream:
                 return await self._choices(body, prompt_ids, body.max_tokens, adapter, deadline, chat=False)
             stream = self._start(body, prompt_ids, body.max_tokens, adapter, deadline)
         except Exception as error:
             return self._error(error, deadline)
         response_id, created = schema.new_id("cmpl"), int(time.time())
-        if body.stream:
-            return self._event_stream(self._completion_events(stream, body, response_id, created), stream)
-        try:
-            result = await stream.collect()
-        except Exception as error:
-            return self._error(error, deadline)
-        text = prompt + result.text if body.echo else result.text
-        document = schema.completion_chunk(response_id, body.model, created, text,
-                                           schema.openai_finish_reason(result.finish_reason))
-        document["usage"] = schema.usage(result.prompt_tokens, result.completion_tokens)
-        return JSONResponse(document)
+        return self._event_stream(self._completion_events(stream, body, response_id, created), stream)
 
     def _error(self, error: BaseException, deadline: Deadline) -> JSONResponse:
         # asyncio.timeout_at raises a bare TimeoutError: it is this request's deadline that passed.
@@ -142,7 +121,8 @@ class OpenAIRoutes:
 
     async def _choices(self, body: schema._Common, prompt_ids: list[int], max_tokens: Any, adapter: str | None,
                        deadline: Deadline, chat: bool) -> Response:
-        """`n` completions of one prompt, queued together so they decode as rows of one batch.
+        """The whole (non-streamed) response: `n` completions of one prompt (1 by default), queued together
+        so they decode as rows of one batch.
 
         With a seed, choice i samples with seed + i: choice 0 is the answer the same request with n=1
         gets, and the whole response is repeatable. The prompt is counted once in the usage, as OpenAI does.
