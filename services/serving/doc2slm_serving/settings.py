@@ -36,7 +36,8 @@ class ServingSettings(Doc2slmSettings):
     device: str = Field("auto", description="torch device: auto (cuda when present), cpu, cuda, cuda:N")
     torch_threads: int = Field(
         0, ge=0, le=256,
-        description="CPU threads for the engine, torch or onnxruntime (0: its default; 1 on a busy shared CPU)")
+        description="CPU threads for the engine (0: torch's default, or every CPU this process may use for onnx; "
+                    "1 on a busy shared CPU)")
     # transformers is the reference and the GPU path; onnx (onnxruntime-genai) is the fast CPU path,
     # measured side by side by `make bench-serve`.
     engine: Literal["transformers", "onnx"] = Field(

@@ -133,3 +133,30 @@ def test_the_export_is_made_once(onnx_server: ServerProcess, bundled_dir: Path, 
     directory = exported_model(bundled_dir, "int8", cache=exports)  # the server exported it: found, not rebuilt
     assert time.monotonic() - started < 5
     assert (directory / DONE_MARKER).is_file() and str(directory) in onnx_server.log_tail(100_000)
+
+
+def test_prompts_of_different_lengths_batched_answer_as_alone(onnx_server: ServerProcess, bundled_dir: Path,
+                                                              exports: Path) -> None:
+    """One Generator prefills a group right-padded to its longest prompt: padding must not change answers."""
+    from doc2slm_serving.engine_base import CollectingSink
+    from doc2slm_serving.engine_onnx import OnnxGenerationEngine
+    from doc2slm_serving.params import SamplingParams
+    from doc2slm_serving.rows import GenerationRequest
+
+    questions = ["What is R?", "How do I install a Debian package from a local file without a network?",
+                 "Name a colour.", "Explain, with an example, what a bicycle gear does and why it helps."]
+    # A long batch wait puts the four requests in one batch whatever the machine's load.
+    engine = OnnxGenerationEngine(bundled_dir, max_batch_size=4, batch_wait_s=2.0, cache=exports)
+    engine.load()
+    try:
+        prompts = [engine.encode_chat([{"role": "user", "content": q}]) for q in questions]
+        assert len({len(p) for p in prompts}) > 1
+        params = SamplingParams(max_new_tokens=16, temperature=0.0)
+        alone = [engine.generate(p, params).text for p in prompts]
+        sinks = [CollectingSink() for _ in prompts]
+        for prompt, sink in zip(prompts, sinks, strict=True):
+            engine.submit(GenerationRequest(prompt, None, params, sink))
+        assert [sink.completion(120).text for sink in sinks] == alone
+        assert all(alone)
+    finally:
+        engine.close()
