@@ -94,15 +94,30 @@ class Batcher:
                 if remaining <= 0:
                     break
                 self._condition.wait(remaining)
-            batch: list[GenerationRequest] = []
-            while self._pending and len(batch) < self.max_batch_size:
-                request = self._pending.popleft()
-                if request.cancelled.is_set():
-                    request.sink.on_finish("cancelled", len(request.prompt_ids), 0)
-                else:
-                    batch.append(request)
+            batch = self._pop(self.max_batch_size)
             self.running = len(batch)
             return batch
+
+    def take_joiners(self, room: int) -> list[GenerationRequest]:
+        """Continuous batching: up to `room` waiting requests, at once, for an engine whose running batch
+        has free rows (called from inside `run_batch`, between decoding steps; never waits)."""
+        if room <= 0 or not self._pending:  # unlocked peek: a request missed now joins at the next step
+            return []
+        with self._condition:
+            joiners = [] if self._closed else self._pop(room)
+            self.running += len(joiners)
+            return joiners
+
+    def _pop(self, limit: int) -> list[GenerationRequest]:
+        """Up to `limit` waiting requests, oldest first; cancelled ones are finished, not returned."""
+        taken: list[GenerationRequest] = []
+        while self._pending and len(taken) < limit:
+            request = self._pending.popleft()
+            if request.cancelled.is_set():
+                request.sink.on_finish("cancelled", len(request.prompt_ids), 0)
+            else:
+                taken.append(request)
+        return taken
 
     def _work(self) -> None:
         while True:

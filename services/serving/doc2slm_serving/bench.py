@@ -109,6 +109,28 @@ def run_wave(engine: EngineBase, adapter: str | None, concurrency: int, max_toke
     return time.perf_counter() - started, sinks
 
 
+def late_arrival(engine: EngineBase, long_tokens: int, short_tokens: int) -> float:
+    """Seconds until a short request finishes when it arrives while 7 long answers decode: static batching
+    makes it wait for them, continuous batching lets it join the running batch."""
+    params = SamplingParams(max_new_tokens=long_tokens, ignore_eos=True)
+    started = time.perf_counter()
+    running = []
+    for i in range(max(CONCURRENCY) - 1):
+        running.append(_TimingSink(started))
+        prompt = engine.encode_chat([{"role": "user", "content": PROMPTS[i % len(PROMPTS)]}])
+        engine.submit(GenerationRequest(prompt, None, params, running[-1]))
+    while running[0].first_text is None and not running[0].done.is_set():
+        time.sleep(0.005)
+    late = _TimingSink(time.perf_counter())
+    prompt = engine.encode_chat([{"role": "user", "content": PROMPTS[-1]}])
+    engine.submit(GenerationRequest(prompt, None, SamplingParams(max_new_tokens=short_tokens, ignore_eos=True), late))
+    late.done.wait()
+    finished = time.perf_counter() - late.started
+    for sink in running:
+        sink.done.wait()
+    return finished
+
+
 def _rss_mb() -> float:
     import psutil
 
@@ -142,19 +164,20 @@ def load_engines(base_dir: Path, adapter_dir: Path, device: str, precision: str,
 
 
 def benchmark(base_spec: str | None, device: str, max_tokens: int, rounds: int, precision: str,
-              onnx_cache: Path | None, equality_prompts: int) -> tuple[list[Measure], list[str], list[Loaded]]:
+              onnx_cache: Path | None, equality_prompts: int
+              ) -> tuple[list[Measure], list[str], list[Loaded], dict[str, float]]:
     base_dir = resolve_base_model(base_spec)
     with tempfile.TemporaryDirectory() as scratch:
         # Exported into the scratch folder unless told otherwise: the export is timed in every run, and
         # this run's random adapter leaves no export behind in the shared cache.
         adapter_dir = make_adapter(base_dir, Path(scratch) / "adapter")
         engines, loaded = load_engines(base_dir, adapter_dir, device, precision, onnx_cache or Path(scratch))
-        measures, answers = _measure(engines, max_tokens, rounds, equality_prompts)
-        return measures, answers, loaded
+        measures, answers, late = _measure(engines, max_tokens, rounds, equality_prompts)
+        return measures, answers, loaded, late
 
 
 def _measure(engines: dict[str, EngineBase], max_tokens: int, rounds: int,
-             equality_prompts: int) -> tuple[list[Measure], list[str]]:
+             equality_prompts: int) -> tuple[list[Measure], list[str], dict[str, float]]:
     variants: dict[str, tuple[EngineBase, str | None]] = {
         "base": (engines["base"], None), "adapter": (engines["lora"], "adapter"),
         "merged": (engines["merged"], None), "onnx": (engines["onnx"], None),
@@ -173,6 +196,10 @@ def _measure(engines: dict[str, EngineBase], max_tokens: int, rounds: int,
                 wall, wave = run_wave(engine, adapter, concurrency, max_tokens, round_index)
                 walls.setdefault((name, concurrency), []).append(wall)
                 sinks.setdefault((name, concurrency), []).extend(wave)
+    late: dict[str, float] = {}
+    for name in ("base", "onnx"):  # after the timed rounds, so it cannot disturb them
+        time.sleep(SETTLE_S)
+        late[name] = late_arrival(engines[name], max_tokens * 4, max(1, max_tokens // 4))
     answers = [describe(compare(engines["base"], engines["onnx"], None, prompts=equality_prompts, max_tokens=48)),
                describe(compare(engines["lora"], engines["onnx"], "adapter", prompts=equality_prompts,
                                 max_tokens=48))] if equality_prompts else []
@@ -185,10 +212,10 @@ def _measure(engines: dict[str, EngineBase], max_tokens: int, rounds: int,
         ttfts = [(s.first_text - s.started) * 1000 for s in done if s.first_text is not None]
         measures.append(Measure(name, concurrency, tokens / sum(wall_times),
                                 statistics.median(ttfts) if ttfts else float("nan"), len(done), tokens))
-    return measures, answers
+    return measures, answers, late
 
 
-def report(measures: list[Measure], loaded: list[Loaded], answers: list[str]) -> str:
+def report(measures: list[Measure], loaded: list[Loaded], answers: list[str], late: dict[str, float]) -> str:
     by_key = {(m.variant, m.concurrency): m for m in measures}
     lines = [f"{'variant':<14} {'conc':>4} {'tokens/s':>9} {'TTFT ms':>8} {'vs base':>8}"]
     for m in measures:
@@ -206,6 +233,10 @@ def report(measures: list[Measure], loaded: list[Loaded], answers: list[str]) ->
         target = 5.0 if concurrency == 1 else 3.0
         lines.append(f"onnx / transformers at concurrency {concurrency}: {speedup:.2f}x tokens/s "
                      f"({'meets' if speedup >= target else 'BELOW'} the {target:.0f}x target)")
+    if late:
+        lines.append(f"a short request arriving while 7 long ones decode is done after {late['base']:.2f} s on "
+                     f"transformers (waits for the batch), {late['onnx']:.2f} s on onnx (joins it): "
+                     f"{late['base'] / late['onnx']:.1f}x sooner")
     for item in loaded:  # the onnx engine's times include the export when it was not cached
         lines.append(f"load, {item.step}: {item.seconds:.1f} s, +{item.rss_mb:.0f} MB resident")
     return "\n".join(lines + answers)
@@ -229,12 +260,13 @@ def main(argv: list[str] | None = None) -> int:
         import torch
 
         torch.set_num_threads(args.torch_threads)
-    measures, answers, loaded = benchmark(args.base_model, args.device, args.max_tokens, args.rounds,
+    measures, answers, loaded, late = benchmark(args.base_model, args.device, args.max_tokens, args.rounds,
                                           args.onnx_precision, args.onnx_cache, args.equality_prompts)
-    print(report(measures, loaded, answers))
+    print(report(measures, loaded, answers, late))
     if args.json is not None:
         args.json.write_text(json.dumps({"measures": [asdict(m) for m in measures],
-                                         "loaded": [asdict(item) for item in loaded], "answers": answers}, indent=2))
+                                         "loaded": [asdict(item) for item in loaded], "answers": answers,
+                                         "late_request_s": late}, indent=2))
     return 0
 
 

@@ -3,18 +3,21 @@
 Why: on a CPU, transformers' `generate` spends most of each token in Python and per-op overhead, not in
 arithmetic (a 135M model needs ~0.3 GFLOP a token). onnxruntime-genai runs the whole decoder as one ONNX
 graph with its own KV cache and sampling, with weights at the precision chosen here. int8 by default:
-measured on the 2-core box (no AVX2), int4 was a little faster but its answers drifted into loops and a
+measured on a 2-core box without AVX2, int4 was a little faster but its answers drifted into loops and a
 small adapter's change was lost in its rounding; float32 gives transformers' answers at twice its speed.
 
 How it fits: the same Batcher hands it the same batches of `GenerationRequest`s the transformers engine
 gets, and `RowState` streams, stops and finishes each row as there, so every protocol above is unchanged.
 A batch decodes as one onnxruntime-genai `Generator` per group of rows that share a model and sampling
-options: their prompts go in as one right-padded prefill, then every step decodes the whole group (the
-static batching transformers does too: a request that arrives while a batch decodes waits for the next one).
+options: their prompts go in as one right-padded prefill, then every step decodes the whole group. A request
+that arrives while a batch decodes joins it when the batch has free slots: its own group prefills between
+two steps and decodes beside the others (transformers' static batches make it wait for the longest answer).
+A Generator cannot drop a finished row, so a group holds its slots until its last row ends.
 Why not onnxruntime-genai's own `Engine`, which takes requests one by one: measured with 0.18 on CPU, it
 decodes at most 4 requests a step, so 8 concurrent requests got 1.5-2.2x transformers where one Generator
-over all 8 gets ~3x. Sampling runs inside onnxruntime-genai (temperature, top_p); a seeded sample decodes
-on a Generator of its own, so the same seed repeats its answer (not the transformers engine's answer).
+over all 8 gets 3.8-4.6x (with intra-op threads set). Sampling runs inside onnxruntime-genai (temperature,
+top_p); a seeded sample decodes on a Generator of its own, so the same seed repeats its answer (not the
+transformers engine's answer).
 
 Adapters: onnxruntime-genai has no per-request adapter on CPU, so each adapter is merged into the base
 and exported as a model of its own (onnx_export.py); requests for one adapter run at the base model's
@@ -100,28 +103,53 @@ class OnnxGenerationEngine(EngineBase):
         log.info("loaded adapter %s from %s (merged, %s)", name, path, directory)
 
     def _run_batch(self, batch: list[GenerationRequest]) -> None:
-        with self._models_lock:
-            models = {r.adapter: self._models.get(r.adapter) for r in batch}
-        if any(model is None for model in models.values()):
-            raise EngineClosed("adapters were unloaded while the request waited")
-        groups: dict[tuple[Any, ...], list[RowState]] = {}
-        for index, request in enumerate(batch):
-            groups.setdefault(_group_key(request, index), []).append(
-                RowState(request, self.tokenizer, self.eos_ids))
+        """Decode `batch`, and let requests that arrive meanwhile join while the batch has free slots
+        (continuous batching): a joiner's group prefills between two steps and decodes beside the running
+        groups, so it does not wait for the longest running answer to end."""
         decodes: list[_GroupDecode] = []
         try:
-            for rows in groups.values():
-                decodes.append(_GroupDecode(models[rows[0].request.adapter], rows, self.pad_id,
-                                            self.context_length))
-            while any(decode.live for decode in decodes):
+            decodes += self._start(batch, 0)
+            while decodes:
                 for decode in decodes:
                     decode.step()
+                for decode in [d for d in decodes if not d.live]:
+                    decode.close()
+                    decodes.remove(decode)
+                # A group's finished rows still cost steps (a Generator cannot drop a row), so its
+                # slots, not its open rows, count against the batch size.
+                room = self.batcher.max_batch_size - sum(len(decode.rows) for decode in decodes)
+                decodes += self._start(self.batcher.take_joiners(room), len(batch))
+        except Exception as error:  # every unfinished row (joiners too) gets the error; the worker goes on
+            log.exception("onnx generation failed")
+            for decode in decodes:
+                decode.fail(error)
         finally:
             for decode in decodes:
                 decode.close()
-            for rows in groups.values():
-                for row in rows:
-                    row.finish("length")
+
+    def _start(self, requests: list[GenerationRequest], offset: int) -> list[_GroupDecode]:
+        """Group `requests` by model and search options; prefill each group on a Generator of its own."""
+        if not requests:
+            return []
+        with self._models_lock:
+            models = {r.adapter: self._models.get(r.adapter) for r in requests}
+        groups: dict[tuple[Any, ...], list[RowState]] = {}
+        for index, request in enumerate(requests, start=offset):
+            row = RowState(request, self.tokenizer, self.eos_ids)
+            if models[request.adapter] is None:
+                row.done = True
+                request.sink.on_error(EngineClosed("adapters were unloaded while the request waited"))
+                continue
+            groups.setdefault(_group_key(request, index), []).append(row)
+        started: list[_GroupDecode] = []
+        for rows in groups.values():
+            try:
+                started.append(_GroupDecode(models[rows[0].request.adapter], rows, self.pad_id,
+                                            self.context_length))
+            except Exception as error:  # this group's prefill failed: its rows alone get the error
+                log.exception("onnx prefill failed for %d requests", len(rows))
+                _fail_rows(rows, error)
+        return started
 
 
 def _group_key(request: GenerationRequest, index: int) -> tuple[Any, ...]:
@@ -153,8 +181,8 @@ class _GroupDecode:
             options["do_sample"] = False
         else:
             options.update(do_sample=True, temperature=params.temperature, top_p=params.top_p)
-            if params.seed is not None:
-                options["random_seed"] = params.seed
+            if params.seed is not None:  # onnxruntime-genai takes an int32 seed; OpenAI's are 64-bit
+                options["random_seed"] = params.seed % 2**31
         search = og.GeneratorParams(model)
         search.set_search_options(**options)
         tokens = np.full((len(rows), width), pad_id, dtype=np.int32)
@@ -180,5 +208,20 @@ class _GroupDecode:
         for row, token in zip(self.rows, self.generator.get_next_tokens(), strict=True):
             row.push(int(token))
 
+    def fail(self, error: BaseException) -> None:
+        _fail_rows(self.rows, error)
+        self.close()
+
     def close(self) -> None:
-        self.generator = None  # frees the group's KV cache now, not when the batch's objects go
+        """Rows still open when decoding ends reached the length limit; frees the KV cache now."""
+        self.generator = None
+        for row in self.rows:
+            row.finish("length")
+
+
+def _fail_rows(rows: list[RowState], error: BaseException) -> None:
+    """Unfinished rows get the error, never a truncated answer that looks complete."""
+    for row in rows:
+        if not row.done:
+            row.done = True
+            row.request.sink.on_error(error)

@@ -95,10 +95,11 @@ def test_stop_strings_and_length_limits(client: OpenAI, greedy_answers: dict[str
     assert short.usage.completion_tokens == 3
 
 
-def test_sampling_with_a_seed_repeats(client: OpenAI) -> None:
+@pytest.mark.parametrize("seed", [11, 2**40 + 3])  # onnxruntime-genai's own seed is 32-bit
+def test_sampling_with_a_seed_repeats(client: OpenAI, seed: int) -> None:
     def sample() -> str:
         return client.completions.create(model=BASE_NAME, prompt="My favourite animal is", max_tokens=8,
-                                          temperature=1.0, top_p=0.9, seed=11).choices[0].text
+                                          temperature=1.0, top_p=0.9, seed=seed).choices[0].text
 
     assert sample() == sample() != ""
 
@@ -135,28 +136,58 @@ def test_the_export_is_made_once(onnx_server: ServerProcess, bundled_dir: Path, 
     assert (directory / DONE_MARKER).is_file() and str(directory) in onnx_server.log_tail(100_000)
 
 
-def test_prompts_of_different_lengths_batched_answer_as_alone(onnx_server: ServerProcess, bundled_dir: Path,
-                                                              exports: Path) -> None:
-    """One Generator prefills a group right-padded to its longest prompt: padding must not change answers."""
-    from doc2slm_serving.engine_base import CollectingSink
+
+@pytest.fixture(scope="module")
+def engine(onnx_server: ServerProcess, bundled_dir: Path, exports: Path) -> Iterator[Any]:
+    """The engine in-process on the server's export. A long batch wait puts requests submitted together
+    in one batch whatever the machine's load."""
     from doc2slm_serving.engine_onnx import OnnxGenerationEngine
-    from doc2slm_serving.params import SamplingParams
+
+    engine = OnnxGenerationEngine(bundled_dir, max_batch_size=4, batch_wait_s=2.0, cache=exports)
+    engine.load()
+    yield engine
+    engine.close()
+
+
+def submit(engine: Any, prompt: list[int], params: Any) -> Any:
+    from doc2slm_serving.engine_base import CollectingSink
     from doc2slm_serving.rows import GenerationRequest
+
+    sink = CollectingSink()
+    engine.submit(GenerationRequest(prompt, None, params, sink))
+    return sink
+
+
+def test_prompts_of_different_lengths_batched_answer_as_alone(engine: Any) -> None:
+    """One Generator prefills a group right-padded to its longest prompt: padding must not change answers."""
+    from doc2slm_serving.params import SamplingParams
 
     questions = ["What is R?", "How do I install a Debian package from a local file without a network?",
                  "Name a colour.", "Explain, with an example, what a bicycle gear does and why it helps."]
-    # A long batch wait puts the four requests in one batch whatever the machine's load.
-    engine = OnnxGenerationEngine(bundled_dir, max_batch_size=4, batch_wait_s=2.0, cache=exports)
-    engine.load()
-    try:
-        prompts = [engine.encode_chat([{"role": "user", "content": q}]) for q in questions]
-        assert len({len(p) for p in prompts}) > 1
-        params = SamplingParams(max_new_tokens=16, temperature=0.0)
-        alone = [engine.generate(p, params).text for p in prompts]
-        sinks = [CollectingSink() for _ in prompts]
-        for prompt, sink in zip(prompts, sinks, strict=True):
-            engine.submit(GenerationRequest(prompt, None, params, sink))
-        assert [sink.completion(120).text for sink in sinks] == alone
-        assert all(alone)
-    finally:
-        engine.close()
+    prompts = [engine.encode_chat([{"role": "user", "content": q}]) for q in questions]
+    assert len({len(p) for p in prompts}) > 1
+    params = SamplingParams(max_new_tokens=16, temperature=0.0)
+    alone = [engine.generate(p, params).text for p in prompts]
+    sinks = [submit(engine, prompt, params) for prompt in prompts]
+    assert [sink.completion(120).text for sink in sinks] == alone
+    assert all(alone)
+
+
+def test_a_late_request_joins_the_running_batch(engine: Any) -> None:
+    """Continuous batching: a short request that arrives while a long answer decodes is answered before
+    the long one ends, with the answer it gets alone."""
+    from doc2slm_serving.params import SamplingParams
+
+    short_prompt = engine.encode_chat([{"role": "user", "content": "Name a colour."}])
+    short_params = SamplingParams(max_new_tokens=6, temperature=0.0)
+    alone = engine.generate(short_prompt, short_params).text
+    long_answer = submit(engine, engine.encode_text("Once upon a time"),
+                         SamplingParams(max_new_tokens=400, temperature=0.0, ignore_eos=True))
+    deadline = time.monotonic() + 60
+    while not long_answer.parts and time.monotonic() < deadline:  # the long answer is decoding
+        time.sleep(0.01)
+    assert long_answer.parts
+    short = submit(engine, short_prompt, short_params)
+    assert short.completion(60).text == alone
+    assert not long_answer.done.is_set()
+    assert long_answer.completion(120).completion_tokens == 400
