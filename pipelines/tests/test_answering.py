@@ -81,3 +81,18 @@ def test_the_onnx_engine_answers_through_the_same_records(adapter: tuple[Path, P
     assert len(answered) == 4 and all(set(r) == set(ANSWER_FIELDS) for r in answered)
     assert any(r["base_answer"] != r["tuned_answer"] for r in answered)  # the merged adapter changes them
     assert progress[-1] == (8, 8)
+    # float32 by default, so the evaluation's answers (and its verdict) do not move with the engine.
+    reference = answer_eval_files([str(questions)], base_model=str(base_dir), adapter_uri=str(adapter_dir),
+                                  out_uri=str(tmp_path / "reference.jsonl"), max_new_tokens=8, batch_size=3,
+                                  engine="transformers")
+    assert answered == reference
+
+
+def test_an_unknown_onnx_precision_is_refused(adapter: tuple[Path, Path], tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    base_dir, adapter_dir = adapter
+    questions = write_jsonl(tmp_path / "q.jsonl", qa_records(1))
+    monkeypatch.setenv("DOC2SLM_ONNX_PRECISION", "int3")
+    with pytest.raises(InvalidInput, match="DOC2SLM_ONNX_PRECISION"):
+        answer_eval_files([str(questions)], base_model=str(base_dir), adapter_uri=str(adapter_dir),
+                          out_uri=str(tmp_path / "a.jsonl"), engine="onnx")
