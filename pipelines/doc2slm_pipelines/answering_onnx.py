@@ -22,11 +22,12 @@ from doc2slm_common.errors import InvalidInput
 
 log = logging.getLogger(__name__)
 TUNED = "tuned"
-PRECISIONS = ("fp32", "int8", "int4")
 
 
 def answering_precision() -> str:
     """DOC2SLM_ONNX_PRECISION (the serving component's setting too), float32 when unset."""
+    from doc2slm_serving.onnx_export import PRECISIONS
+
     chosen = os.environ.get("DOC2SLM_ONNX_PRECISION", "").strip() or "fp32"
     if chosen not in PRECISIONS:
         raise InvalidInput(f"DOC2SLM_ONNX_PRECISION must be one of {', '.join(PRECISIONS)}, got {chosen!r}")

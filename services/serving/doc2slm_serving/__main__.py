@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from doc2slm_common.config import ConfigError, load_settings
 from doc2slm_common.errors import DomainError
 
+from doc2slm_serving.onnx_export import PRECISIONS
 from doc2slm_serving.settings import ServingSettings
 
 
@@ -32,7 +33,7 @@ def add_serving_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--torch-threads", type=int, help="engine CPU threads (0: default)")
     parser.add_argument("--engine", choices=["transformers", "onnx"],
                         help="generation engine: transformers (default, CPU or GPU) or onnx (fast CPU)")
-    parser.add_argument("--onnx-precision", choices=["fp32", "int8", "int4"],
+    parser.add_argument("--onnx-precision", choices=PRECISIONS,
                         help="weights of the onnx engine's model (default int8)")
     parser.add_argument("--models-dir", help="KServe storage directory scanned for adapters")
     parser.add_argument("--max-body-bytes", type=int, help="largest request body (413 above; default 4 MiB)")

@@ -30,6 +30,7 @@ from doc2slm_common.basemodel import resolve_base_model
 
 from doc2slm_serving.bench_equality import compare, describe
 from doc2slm_serving.engine_base import EngineBase
+from doc2slm_serving.onnx_export import PRECISIONS
 from doc2slm_serving.params import SamplingParams
 from doc2slm_serving.rows import GenerationRequest
 
@@ -96,34 +97,32 @@ def make_adapter(base_dir: Path, out_dir: Path) -> Path:
 def run_wave(engine: EngineBase, adapter: str | None, concurrency: int, max_tokens: int,
              offset: int) -> tuple[float, list[_TimingSink]]:
     """Queue `concurrency` requests at once; returns the wall time until the last one finished."""
-    params = SamplingParams(max_new_tokens=max_tokens, ignore_eos=True)  # same work for every variant
     started = time.perf_counter()
-    sinks = []
-    for i in range(concurrency):
-        prompt = engine.encode_chat([{"role": "user", "content": PROMPTS[(offset + i) % len(PROMPTS)]}])
-        sink = _TimingSink(started)
-        engine.submit(GenerationRequest(prompt, adapter, params, sink))
-        sinks.append(sink)
+    sinks = _queue(engine, adapter, concurrency, max_tokens, offset)
     for sink in sinks:
         sink.done.wait()
     return time.perf_counter() - started, sinks
 
 
+def _queue(engine: EngineBase, adapter: str | None, count: int, max_tokens: int, offset: int) -> list[_TimingSink]:
+    """Submit `count` requests of exactly `max_tokens` tokens each (the same work for every variant)."""
+    params = SamplingParams(max_new_tokens=max_tokens, ignore_eos=True)
+    started = time.perf_counter()
+    sinks = []
+    for i in range(count):
+        prompt = engine.encode_chat([{"role": "user", "content": PROMPTS[(offset + i) % len(PROMPTS)]}])
+        sinks.append(_TimingSink(started))
+        engine.submit(GenerationRequest(prompt, adapter, params, sinks[-1]))
+    return sinks
+
+
 def late_arrival(engine: EngineBase, long_tokens: int, short_tokens: int) -> float:
     """Seconds until a short request finishes when it arrives while 7 long answers decode: static batching
     makes it wait for them, continuous batching lets it join the running batch."""
-    params = SamplingParams(max_new_tokens=long_tokens, ignore_eos=True)
-    started = time.perf_counter()
-    running = []
-    for i in range(max(CONCURRENCY) - 1):
-        running.append(_TimingSink(started))
-        prompt = engine.encode_chat([{"role": "user", "content": PROMPTS[i % len(PROMPTS)]}])
-        engine.submit(GenerationRequest(prompt, None, params, running[-1]))
+    running = _queue(engine, None, max(CONCURRENCY) - 1, long_tokens, 0)
     while running[0].first_text is None and not running[0].done.is_set():
         time.sleep(0.005)
-    late = _TimingSink(time.perf_counter())
-    prompt = engine.encode_chat([{"role": "user", "content": PROMPTS[-1]}])
-    engine.submit(GenerationRequest(prompt, None, SamplingParams(max_new_tokens=short_tokens, ignore_eos=True), late))
+    [late] = _queue(engine, None, 1, short_tokens, len(PROMPTS) - 1)
     late.done.wait()
     finished = time.perf_counter() - late.started
     for sink in running:
@@ -249,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", help="the transformers engine's device: cpu, cuda")
     parser.add_argument("--max-tokens", type=int, default=32, help="tokens generated per request")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per variant")
-    parser.add_argument("--onnx-precision", default="int8", choices=["fp32", "int8", "int4"])
+    parser.add_argument("--onnx-precision", default="int8", choices=PRECISIONS)
     parser.add_argument("--onnx-cache", type=Path, default=None,
                         help="export cache (default: a temporary folder, so the export is timed)")
     parser.add_argument("--equality-prompts", type=int, default=16, help="prompts for the answer comparison")

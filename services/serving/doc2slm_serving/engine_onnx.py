@@ -108,7 +108,7 @@ class OnnxGenerationEngine(EngineBase):
         groups, so it does not wait for the longest running answer to end."""
         decodes: list[_GroupDecode] = []
         try:
-            decodes += self._start(batch, 0)
+            decodes += self._start(batch)
             while decodes:
                 for decode in decodes:
                     decode.step()
@@ -118,7 +118,7 @@ class OnnxGenerationEngine(EngineBase):
                 # A group's finished rows still cost steps (a Generator cannot drop a row), so its
                 # slots, not its open rows, count against the batch size.
                 room = self.batcher.max_batch_size - sum(len(decode.rows) for decode in decodes)
-                decodes += self._start(self.batcher.take_joiners(room), len(batch))
+                decodes += self._start(self.batcher.take_joiners(room))
         except Exception as error:  # every unfinished row (joiners too) gets the error; the worker goes on
             log.exception("onnx generation failed")
             for decode in decodes:
@@ -127,18 +127,17 @@ class OnnxGenerationEngine(EngineBase):
             for decode in decodes:
                 decode.close()
 
-    def _start(self, requests: list[GenerationRequest], offset: int) -> list[_GroupDecode]:
+    def _start(self, requests: list[GenerationRequest]) -> list[_GroupDecode]:
         """Group `requests` by model and search options; prefill each group on a Generator of its own."""
         if not requests:
             return []
         with self._models_lock:
             models = {r.adapter: self._models.get(r.adapter) for r in requests}
         groups: dict[tuple[Any, ...], list[RowState]] = {}
-        for index, request in enumerate(requests, start=offset):
+        for index, request in enumerate(requests):
             row = RowState(request, self.tokenizer, self.eos_ids)
             if models[request.adapter] is None:
-                row.done = True
-                request.sink.on_error(EngineClosed("adapters were unloaded while the request waited"))
+                _fail_rows([row], EngineClosed("adapters were unloaded while the request waited"))
                 continue
             groups.setdefault(_group_key(request, index), []).append(row)
         started: list[_GroupDecode] = []
@@ -153,8 +152,8 @@ class OnnxGenerationEngine(EngineBase):
 
 
 def _group_key(request: GenerationRequest, index: int) -> tuple[Any, ...]:
-    """Rows with equal keys share one Generator: same model, same search options. A seeded sample is a
-    group of its own, so that its seed alone decides its answer."""
+    """Rows with equal keys (within one `_start`) share one Generator: same model, same search options.
+    A seeded sample is a group of its own, so that its seed alone decides its answer."""
     params = request.params
     if params.greedy:
         return request.adapter, "greedy", params.ignore_eos
