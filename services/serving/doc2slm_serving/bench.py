@@ -6,7 +6,7 @@ machine slows them alike:
 - transformers adapter: a LoRA adapter of the fine-tuning step's shape (r=16 on all seven projections),
                         unmerged, chosen per request as the server does;
 - transformers merged:  the same adapter folded into the weights;
-- onnx base / adapter:  onnxruntime-genai on the exported model, and on the adapter merged and exported.
+- onnx base / adapter:  onnxruntime on the exported model, and on the adapter merged and exported.
 Each at concurrency 1 and 8 (requests queued together are decoded as one batch). The adapter's B matrices
 are random (init_lora_weights=False) so it changes the output; its speed does not depend on the values.
 Then the answers: each engine's greedy answer to the same prompts, alone, compared with transformers'.
@@ -151,7 +151,10 @@ def load_engines(base_dir: Path, adapter_dir: Path, device: str, precision: str,
         loaded.append(Loaded(step, round(time.perf_counter() - started, 1), round(_rss_mb() - before)))
 
     for name in ("base", "lora", "merged", "onnx"):
-        engine: EngineBase = (OnnxGenerationEngine(base_dir, precision=precision, cache=onnx_cache, **queueing)
+        # No prefix cache here: the waves repeat four prompts, and reusing them would time the cache, not the
+        # decoding (bench_engines.py times the cache on the local teacher's real prompts).
+        engine: EngineBase = (OnnxGenerationEngine(base_dir, precision=precision, cache=onnx_cache,
+                                                   prefix_cache_bytes=0, **queueing)
                               if name == "onnx" else GenerationEngine(base_dir, device=device, **queueing))
         timed(f"{name} engine: base model", engine.load)
         if name != "base":

@@ -1,6 +1,6 @@
 """What every generation engine shares: the tokenizer, the request queue, the blocking helper.
 
-An engine (transformers in engine.py, ONNX Runtime GenAI in engine_onnx.py) turns queued
+An engine (transformers in engine.py, onnxruntime in engine_onnx.py) turns queued
 `GenerationRequest`s into tokens for their sinks. Everything above it (the OpenAI routes, the KServe
 predictor, the benchmark, the registry of adapters) talks to this surface only, so choosing an engine
 changes no contract. Both tokenize with the same Hugging Face tokenizer, so a prompt is the same token

@@ -42,7 +42,7 @@ def make_engine(settings: ServingSettings, base_dir: Path) -> EngineBase:
 
         return OnnxGenerationEngine(base_dir, precision=settings.onnx_precision, threads=settings.torch_threads,
                                     cache=Path(settings.onnx_cache_dir) if settings.onnx_cache_dir else None,
-                                    **queueing)
+                                    prefix_cache_bytes=settings.onnx_prefix_cache_mb * 2**20, **queueing)
     if settings.torch_threads:
         import torch
 

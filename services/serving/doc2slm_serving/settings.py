@@ -38,14 +38,17 @@ class ServingSettings(Doc2slmSettings):
         0, ge=0, le=256,
         description="CPU threads for the engine (0: torch's default, or every CPU this process may use for onnx; "
                     "1 on a busy shared CPU)")
-    # transformers is the reference and the GPU path; onnx (onnxruntime-genai) is the fast CPU path,
-    # measured side by side by `make bench-serve`.
+    # transformers is the reference and the GPU path; onnx (onnxruntime on an exported model) is the fast CPU
+    # path, measured side by side by `make bench-serve`.
     engine: Literal["transformers", "onnx"] = Field(
         "transformers", description="generation engine: transformers (reference, CPU or GPU) or onnx (CPU)")
     onnx_precision: Literal["fp32", "int8", "int4"] = Field(
         "int8", description="weights of the onnx engine's exported model (exported once, cached)")
     onnx_cache_dir: str = Field(
         "", description="where the onnx engine keeps its exported models (default: DOC2SLM_CACHE_DIR)")
+    onnx_prefix_cache_mb: int = Field(
+        256, ge=0, le=1 << 20, description="keys and values of earlier prompts the onnx engine keeps per model "
+                                           "for prompts that start the same way (0: none)")
     max_batch_size: int = Field(8, ge=1, le=256, description="requests decoded together in one batch")
     max_queue: int = Field(
         32, ge=1, le=100_000, description="requests allowed to wait; more are refused with 429")

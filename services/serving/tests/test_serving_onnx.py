@@ -1,4 +1,5 @@
-"""The predictor with `--engine onnx` (onnxruntime-genai) on loopback: the same contracts as transformers.
+"""The predictor with `--engine onnx` (onnxruntime on the exported model) on loopback: the same contracts as
+transformers.
 
 The adapters are the session's secret-word adapters, merged and exported by the server itself (cached
 under DOC2SLM_CACHE_DIR/onnx, so a second run starts in seconds). Answer equality with transformers is
@@ -149,6 +150,16 @@ def engine(onnx_server: ServerProcess, bundled_dir: Path, exports: Path) -> Iter
     engine.close()
 
 
+@pytest.fixture(scope="module")
+def engine_without_prefix_cache(onnx_server: ServerProcess, bundled_dir: Path, exports: Path) -> Iterator[Any]:
+    from doc2slm_serving.engine_onnx import OnnxGenerationEngine
+
+    engine = OnnxGenerationEngine(bundled_dir, max_batch_size=4, cache=exports, prefix_cache_bytes=0)
+    engine.load()
+    yield engine
+    engine.close()
+
+
 def submit(engine: Any, prompt: list[int], params: Any) -> Any:
     from doc2slm_serving.engine_base import CollectingSink
     from doc2slm_serving.rows import GenerationRequest
@@ -159,7 +170,7 @@ def submit(engine: Any, prompt: list[int], params: Any) -> Any:
 
 
 def test_prompts_of_different_lengths_batched_answer_as_alone(engine: Any) -> None:
-    """One Generator prefills a group right-padded to its longest prompt: padding must not change answers."""
+    """Rows of different lengths decode in one step, each at its own position: no row's answer may change."""
     from doc2slm_serving.params import SamplingParams
 
     questions = ["What is R?", "How do I install a Debian package from a local file without a network?",
@@ -189,5 +200,46 @@ def test_a_late_request_joins_the_running_batch(engine: Any) -> None:
     assert long_answer.parts
     short = submit(engine, short_prompt, short_params)
     assert short.completion(60).text == alone
+    assert not long_answer.done.is_set()
+    assert long_answer.completion(120).completion_tokens == 400
+
+
+def test_a_shared_prefix_is_computed_once_and_answers_stay_the_same(engine: Any,
+                                                                    engine_without_prefix_cache: Any) -> None:
+    """The teacher's prompts share their instructions and examples: after the first, each takes them from the
+    prefix cache and computes only its own end, with the answer a cold engine gives."""
+    from doc2slm_serving.params import SamplingParams
+    from doc2slm_serving.prefix_cache import BLOCK
+
+    system = ("You write quiz questions. Reply with the question only. The question must make sense without the "
+              "document. Example: the X-200 pump must be serviced every 500 hours; How often is it serviced?")
+    sentences = ["R is a language for statistical computing.", "Debian packages are installed with apt.",
+                 "A red light on the panel means the pressure is too low."]
+    prompts = [engine.encode_chat([{"role": "system", "content": system}, {"role": "user", "content": s}])
+               for s in sentences]
+    shared = next(i for i, (a, b) in enumerate(zip(prompts[0], prompts[1], strict=False)) if a != b)
+    assert shared >= 3 * BLOCK
+    params = SamplingParams(max_new_tokens=12, temperature=0.0)
+    cache = engine._models[None].cache
+    before = cache.hits
+    cached = [engine.generate(p, params).text for p in prompts]
+    assert cache.hits - before >= 2 * (shared // BLOCK) * BLOCK  # the second and third prompts reused it
+    assert cached == [engine_without_prefix_cache.generate(p, params).text for p in prompts]
+    assert engine_without_prefix_cache._models[None].cache.hits == 0
+
+
+def test_a_finished_row_gives_its_slot_to_a_waiting_request(engine: Any) -> None:
+    """Four slots, one long answer and three short ones: a fifth request starts when a short one ends,
+    not when the long one does."""
+    from doc2slm_serving.params import SamplingParams
+
+    short_params = SamplingParams(max_new_tokens=4, temperature=0.0, ignore_eos=True)
+    short_prompt = engine.encode_chat([{"role": "user", "content": "Name a colour."}])
+    long_answer = submit(engine, engine.encode_text("Once upon a time"),
+                         SamplingParams(max_new_tokens=400, temperature=0.0, ignore_eos=True))
+    shorts = [submit(engine, short_prompt, short_params) for _ in range(3)]
+    waiting = submit(engine, short_prompt, short_params)  # the queue holds it: all four slots are taken
+    assert waiting.completion(60).completion_tokens == 4
+    assert all(sink.done.is_set() for sink in shorts)
     assert not long_answer.done.is_set()
     assert long_answer.completion(120).completion_tokens == 400
