@@ -13,7 +13,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 .PHONY: run test venv lock proto lint typecheck tools pipeline helm bench bench-extract bench-qagen \
-        bench-embed bench-finetune bench-serve bench-quality reliability images manifests clean
+        bench-embed bench-finetune bench-serve bench-engines bench-quality reliability images manifests clean
 
 run: venv proto
 	$(VENV)/bin/doc2slm run --docs examples/docs --out out/run --max-chunks 12 --epochs 8
@@ -95,6 +95,11 @@ bench-finetune: venv proto
 
 bench-serve: venv proto
 	$(PY) -m doc2slm_serving.bench
+	$(PY) -m doc2slm_pipelines.bench_engines
+
+# The local teacher and the evaluation's answering on a real manual, each engine (~20 min on 2 cores).
+bench-engines: venv proto
+	$(PY) -m doc2slm_pipelines.bench_engines
 
 # Not part of `make bench`: about an hour on 2 cores (the whole local pipeline on 166 pages of real manuals).
 bench-quality: venv proto

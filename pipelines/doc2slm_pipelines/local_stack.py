@@ -37,6 +37,8 @@ class LocalStack:
     teacher_concurrency: int = 8
     # A teacher the user named (--teacher-base-url); empty when the local one is started.
     external_teacher_base_url: str = ""
+    # The local teacher's generation engine; empty: DOC2SLM_ENGINE, else transformers (bench-engines sets it).
+    teacher_engine: str = ""
     supervisor: Supervisor = field(default_factory=Supervisor)
 
     @property
@@ -47,7 +49,7 @@ class LocalStack:
         """Start the teacher (it loads a model) and the services side by side; wait for all to be ready.
         On a failure everything started is stopped and ProcessFailed says which and where its log is."""
         if self.start_teacher:
-            self.supervisor.start(self._teacher_spec())
+            self.supervisor.start(self.teacher_spec())
         try:
             self.services().start(timeout_s=TEACHER_START_TIMEOUT_S, on_ready=on_ready)
         except BaseException:
@@ -74,7 +76,10 @@ class LocalStack:
                         "DOC2SLM_MAX_CONCURRENCY": str(self.teacher_concurrency)})
         return env
 
-    def _teacher_spec(self) -> ProcessSpec:
+    def teacher_spec(self) -> ProcessSpec:
+        env = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+        if self.teacher_engine:
+            env["DOC2SLM_ENGINE"] = self.teacher_engine
         return ProcessSpec(
             name="teacher",
             command=[sys.executable, "-m", "doc2slm_serving", f"--served-name={TEACHER_MODEL}",
@@ -82,7 +87,7 @@ class LocalStack:
                      f"--grpc-port={self.teacher_port + 1}"],
             ready=http_ok(f"http://127.0.0.1:{self.teacher_port}/v2/models/{TEACHER_MODEL}/ready"),
             ports=[self.teacher_port, self.teacher_port + 1], log_path=self.log_dir / "teacher.log",
-            env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}, own_group=True)
+            env=env, own_group=True)
 
     def stop(self) -> None:
         """Stop the services and the teacher; safe to call twice."""
