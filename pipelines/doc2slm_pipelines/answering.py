@@ -108,7 +108,7 @@ def answer_base_and_tuned(records: Sequence[dict[str, Any]], *, base_model: str 
     """Records {set, question, reference, doc_id, chunk_id} -> the same with base_answer, tuned_answer.
 
     `engine` (default: DOC2SLM_ENGINE, else transformers): "onnx" answers through the serving component's
-    onnxruntime-genai engine on the CPU (answering_onnx.py), transformers is the reference and GPU path.
+    onnx engine on the CPU (answering_onnx.py), transformers is the reference and GPU path.
     """
     from doc2slm_pipelines.finetune.data import format_prompt
 

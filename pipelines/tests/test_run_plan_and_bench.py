@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from doc2slm_cli.step_watch import StepWatch
+from doc2slm_pipelines.bench_engines import spread
 from doc2slm_pipelines.bench_quality import faq_questions, looks_like_contents_or_index, token_stats, verdicts
 from doc2slm_pipelines.local import LocalRunOptions, local_arguments
 from doc2slm_pipelines.run_plan import plan_run
@@ -95,3 +96,11 @@ def test_the_run_configures_its_scoring_service_with_its_embedding_service(tmp_p
     assert moved.env_of(SCORING)["DOC2SLM_EMBEDDING_ADDRESS"] == "127.0.0.1:61053"
     assert "DOC2SLM_EMBEDDING_ADDRESS" not in moved.env_of(EMBEDDING)
     assert LocalStack(log_dir=tmp_path).services().env_of(SCORING)["DOC2SLM_EMBEDDING_ADDRESS"] == "127.0.0.1:50053"
+
+
+def test_the_engine_benchmark_takes_chunks_from_the_whole_manual() -> None:
+    """Not the first 60 chunks of 166 (a manual's first third), but 60 from its first to its last part."""
+    chosen = spread(list(range(166)), 60)
+    assert len(chosen) == len(set(chosen)) == 60
+    assert chosen[0] == 0 and chosen[-1] >= 160
+    assert spread([1, 2, 3], 60) == [1, 2, 3]

@@ -24,11 +24,12 @@ class TokenChooser:
         self.rng = None if params.greedy else np.random.default_rng(seed)
 
     def choose(self, logits: np.ndarray) -> int:
-        scores = logits.astype(np.float64)
         if self.banned:
-            scores[self.banned] = -np.inf
+            logits = logits.copy()
+            logits[self.banned] = -np.inf
         if self.rng is None:
-            return int(np.argmax(scores))
+            return int(np.argmax(logits))
+        scores = logits.astype(np.float64)
         scores /= self.params.temperature
         top_p = self.params.top_p
         candidates = _nucleus(scores, top_p) if top_p < 1.0 else np.arange(len(scores))
