@@ -184,8 +184,8 @@ def _measure(engines: dict[str, EngineBase], max_tokens: int, rounds: int,
         "base": (engines["base"], None), "adapter": (engines["lora"], "adapter"),
         "merged": (engines["merged"], None), "onnx": (engines["onnx"], None),
         "onnx-adapter": (engines["onnx"], "adapter")}
-    # Warm-up at every concurrency: the first batch of a size allocates its caches (measured: onnxruntime-genai's
-    # first batch of 8 ran at half the speed of the next).
+    # Warm-up at every concurrency: the first batch of a size allocates its buffers (KV cache, onnxruntime's
+    # arenas); measured on the earlier onnxruntime-genai engine, its first batch of 8 ran at half speed.
     for engine, adapter in variants.values():
         for concurrency in CONCURRENCY:
             run_wave(engine, adapter, concurrency, 4, 0)

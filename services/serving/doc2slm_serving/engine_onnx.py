@@ -35,14 +35,12 @@ from doc2slm_serving.engine_base import EngineBase
 from doc2slm_serving.kv_decoder import KvDecoder
 from doc2slm_serving.onnx_export import exported_model
 from doc2slm_serving.params import InvalidRequest
-from doc2slm_serving.prefix_cache import BLOCK, PrefixCache
+from doc2slm_serving.prefix_cache import BLOCK, DEFAULT_MAX_MB, PrefixCache
 from doc2slm_serving.rows import GenerationRequest, RowState
 from doc2slm_serving.token_choice import TokenChooser
 
 log = logging.getLogger(__name__)
 
-# Keys and values of earlier prompts kept per model for reuse (the teacher's shared prefixes need ~40 MB).
-DEFAULT_PREFIX_CACHE_BYTES = 256 * 2**20
 
 class OnnxGenerationEngine(EngineBase):
     """Cheap to construct; `load()` exports the base model once (cached), opens it, starts the worker."""
@@ -51,7 +49,7 @@ class OnnxGenerationEngine(EngineBase):
 
     def __init__(self, base_dir: Path, *, precision: str = "int8", threads: int = 0, max_batch_size: int = 8,
                  max_queue: int = 32, batch_wait_s: float = 0.01, cache: Path | None = None,
-                 prefix_cache_bytes: int = DEFAULT_PREFIX_CACHE_BYTES) -> None:
+                 prefix_cache_bytes: int = DEFAULT_MAX_MB * 2**20) -> None:
         super().__init__(base_dir, max_batch_size=max_batch_size, max_queue=max_queue,
                          batch_wait_s=batch_wait_s)
         self.precision = precision
@@ -81,8 +79,9 @@ class OnnxGenerationEngine(EngineBase):
         log.info("loaded base model %s with onnxruntime (%s, %s)", self.base_dir, self.precision, directory)
 
     def _open(self, directory: Path) -> _ModelRows:
-        # Always set: left at their default, onnxruntime-genai 0.18 ran one thread on the 2-core box
-        # (measured: 8 rows x 32 tokens 166 tokens/s by default, 268 with 2 threads; one row 50 -> 80-92).
+        # Always set, to the CPUs this process may use (onnxruntime's own default counts the machine's cores,
+        # not a container's share). Measured with onnxruntime-genai, whose default ran one thread on the 2-core
+        # box: 8 rows x 32 tokens 166 tokens/s by default, 268 with 2 threads; one row 50 -> 80-92.
         threads = self.threads or len(os.sched_getaffinity(0))
         return _ModelRows(KvDecoder(directory, threads, self.context_length), PrefixCache(self.prefix_cache_bytes))
 

@@ -52,11 +52,6 @@ class KvDecoder:
         self.context_length = context_length
         self.kv = np.zeros((self.layers, 2, 0, self.kv_heads, 0, self.head_size), self.dtype)
 
-    @property
-    def token_bytes(self) -> int:
-        """Bytes of keys and values one position of one row takes."""
-        return self.layers * 2 * self.kv_heads * self.head_size * np.dtype(self.dtype).itemsize
-
     def reserve(self, rows: int, length: int) -> None:
         """Room for `rows` slots of `length` positions; a larger buffer keeps what the old one held."""
         have_rows, have_length = self.kv.shape[2], self.kv.shape[4]

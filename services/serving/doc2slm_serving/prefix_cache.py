@@ -16,6 +16,8 @@ from collections import OrderedDict
 import numpy as np
 
 BLOCK = 16
+# Per model, the default of the serving setting onnx_prefix_cache_mb (the teacher's shared prefixes need ~40 MB).
+DEFAULT_MAX_MB = 256
 
 
 class PrefixCache:

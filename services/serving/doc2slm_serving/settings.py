@@ -11,6 +11,7 @@ from doc2slm_common.errors import DomainError
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
+from doc2slm_serving.prefix_cache import DEFAULT_MAX_MB
 from doc2slm_serving.registry import parse_adapter_spec
 
 MIN_TOKEN_CHARS = 16
@@ -47,8 +48,9 @@ class ServingSettings(Doc2slmSettings):
     onnx_cache_dir: str = Field(
         "", description="where the onnx engine keeps its exported models (default: DOC2SLM_CACHE_DIR)")
     onnx_prefix_cache_mb: int = Field(
-        256, ge=0, le=1 << 20, description="keys and values of earlier prompts the onnx engine keeps per model "
-                                           "for prompts that start the same way (0: none)")
+        DEFAULT_MAX_MB, ge=0, le=1 << 20,
+        description="keys and values of earlier prompts the onnx engine keeps per model for prompts that start "
+                    "the same way (0: none)")
     max_batch_size: int = Field(8, ge=1, le=256, description="requests decoded together in one batch")
     max_queue: int = Field(
         32, ge=1, le=100_000, description="requests allowed to wait; more are refused with 429")
