@@ -49,13 +49,14 @@ class OnnxGenerationEngine(EngineBase):
 
     def __init__(self, base_dir: Path, *, precision: str = "int8", threads: int = 0, max_batch_size: int = 8,
                  max_queue: int = 32, batch_wait_s: float = 0.01, cache: Path | None = None,
-                 prefix_cache_bytes: int = DEFAULT_MAX_MB * 2**20) -> None:
+                 prefix_cache_bytes: int = DEFAULT_MAX_MB * 2**20, export_cache_bytes: int | None = None) -> None:
         super().__init__(base_dir, max_batch_size=max_batch_size, max_queue=max_queue,
                          batch_wait_s=batch_wait_s)
         self.precision = precision
         self.threads = threads
         self.cache = cache
         self.prefix_cache_bytes = prefix_cache_bytes
+        self.export_cache_bytes = export_cache_bytes  # None: DOC2SLM_ONNX_EXPORT_CACHE_MB (export_cache.py)
         self.model_dirs: dict[str | None, Path] = {}  # None: the base model
         self._models: dict[str | None, _ModelRows] = {}
         self._models_lock = threading.Lock()
@@ -72,7 +73,8 @@ class OnnxGenerationEngine(EngineBase):
         except OSError:  # no generation_config.json: the tokenizer's eos alone
             eos = None
         self._load_tokenizer(eos)
-        directory = exported_model(self.base_dir, self.precision, cache=self.cache)
+        directory = exported_model(self.base_dir, self.precision, cache=self.cache,
+                                   max_cache_bytes=self.export_cache_bytes)
         self._models[None] = self._open(directory)
         self.model_dirs[None] = directory
         self.batcher.start()
@@ -90,7 +92,8 @@ class OnnxGenerationEngine(EngineBase):
         if not name:
             raise InvalidRequest(f"{name!r} cannot name an adapter", "name")
         check_adapter(path, self.base_config, self.base_names())
-        directory = exported_model(self.base_dir, self.precision, adapter_dir=path, cache=self.cache)
+        directory = exported_model(self.base_dir, self.precision, adapter_dir=path, cache=self.cache,
+                                   max_cache_bytes=self.export_cache_bytes)
         model = self._open(directory)
         with self._models_lock:
             self._models[name], self.model_dirs[name], self.adapters[name] = model, directory, path

@@ -6,7 +6,8 @@ copy of the weights while it works, none of which the server needs afterwards. T
 DOC2SLM_CACHE_DIR/onnx, keyed by the source's files, the precision and the builder's version, so a second
 start (or a second `doc2slm run`) loads it in a second. An adapter is merged into a float32 copy of the base
 with peft first, then built like a base: onnxruntime-genai's engine has no per-request adapter choice, so
-each adapter is a model of its own (see engine_onnx.py).
+each adapter is a model of its own (see engine_onnx.py). After each new export the least recently used
+ones beyond DOC2SLM_ONNX_EXPORT_CACHE_MB are removed (export_cache.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from pathlib import Path
 
 from doc2slm_common.basemodel import cache_dir, publish_directory, remove_stale_temp_dirs
 from doc2slm_common.errors import InvalidInput
+
+from doc2slm_serving.export_cache import evict_exports, mark_used, max_bytes_from_env
 
 log = logging.getLogger(__name__)
 PRECISIONS = ("fp32", "int8", "int4")
@@ -50,15 +53,19 @@ def _content_hash(directory: Path) -> str:
 
 
 def exported_model(source_dir: Path, precision: str, *, adapter_dir: Path | None = None,
-                   cache: Path | None = None) -> Path:
-    """The ONNX model directory for `source_dir` (+ `adapter_dir` merged), exporting it on first use."""
+                   cache: Path | None = None, max_cache_bytes: int | None = None) -> Path:
+    """The ONNX model directory for `source_dir` (+ `adapter_dir` merged), exporting it on first use; a new
+    export then evicts the least recently used ones beyond `max_cache_bytes` (None: from the environment)."""
     if precision not in PRECISIONS:
         raise InvalidInput(f"onnx precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     version = importlib.metadata.version("onnxruntime-genai")
     key = f"{_fingerprint(source_dir)}-{_content_hash(adapter_dir) if adapter_dir else 'base'}"
     target = (cache or cache_dir()) / "onnx" / f"{source_dir.name[:48]}-{precision}-og{version}-{key}"
     if (target / DONE_MARKER).is_file():
+        mark_used(target / DONE_MARKER)
         return target
+    # A bad value fails before minutes of export, not after.
+    max_bytes = max_bytes_from_env() if max_cache_bytes is None else max_cache_bytes
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temp_dirs(target.parent)
     started = time.monotonic()
@@ -78,7 +85,9 @@ def exported_model(source_dir: Path, precision: str, *, adapter_dir: Path | None
             raise
     log.info("exported %s%s to ONNX (%s) in %.0f s", source_dir.name,
              f" + {adapter_dir.name}" if adapter_dir else "", precision, time.monotonic() - started)
-    return publish_directory(staging, target)
+    published = publish_directory(staging, target)
+    evict_exports(target.parent, DONE_MARKER, max_bytes)
+    return published
 
 
 def _merged_copy(base_dir: Path, adapter_dir: Path, out_dir: Path) -> Path:

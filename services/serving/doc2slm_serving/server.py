@@ -42,7 +42,8 @@ def make_engine(settings: ServingSettings, base_dir: Path) -> EngineBase:
 
         return OnnxGenerationEngine(base_dir, precision=settings.onnx_precision, threads=settings.torch_threads,
                                     cache=Path(settings.onnx_cache_dir) if settings.onnx_cache_dir else None,
-                                    prefix_cache_bytes=settings.onnx_prefix_cache_mb * 2**20, **queueing)
+                                    prefix_cache_bytes=settings.onnx_prefix_cache_mb * 2**20,
+                                    export_cache_bytes=settings.onnx_export_cache_mb * 2**20, **queueing)
     if settings.torch_threads:
         import torch
 

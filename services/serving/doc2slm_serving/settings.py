@@ -11,6 +11,7 @@ from doc2slm_common.errors import DomainError
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
+from doc2slm_serving.export_cache import DEFAULT_MAX_MB as EXPORT_CACHE_MAX_MB
 from doc2slm_serving.prefix_cache import DEFAULT_MAX_MB
 from doc2slm_serving.registry import parse_adapter_spec
 
@@ -51,6 +52,10 @@ class ServingSettings(Doc2slmSettings):
         DEFAULT_MAX_MB, ge=0, le=1 << 20,
         description="keys and values of earlier prompts the onnx engine keeps per model for prompts that start "
                     "the same way (0: none)")
+    onnx_export_cache_mb: int = Field(
+        EXPORT_CACHE_MAX_MB, ge=0, le=1 << 24,
+        description="bound on the onnx engine's cached exports (one per adapter); the least recently used go "
+                    "first (0: no bound)")
     max_batch_size: int = Field(8, ge=1, le=256, description="requests decoded together in one batch")
     max_queue: int = Field(
         32, ge=1, le=100_000, description="requests allowed to wait; more are refused with 429")
