@@ -85,7 +85,8 @@ class OnnxGenerationEngine(EngineBase):
         # not a container's share). Measured with onnxruntime-genai, whose default ran one thread on the 2-core
         # box: 8 rows x 32 tokens 166 tokens/s by default, 268 with 2 threads; one row 50 -> 80-92.
         threads = self.threads or len(os.sched_getaffinity(0))
-        return _ModelRows(KvDecoder(directory, threads, self.context_length), PrefixCache(self.prefix_cache_bytes))
+        decoder = KvDecoder(directory, threads, self.context_length, self.batcher.max_batch_size)
+        return _ModelRows(decoder, PrefixCache(self.prefix_cache_bytes))
 
     def load_adapter(self, name: str, path: Path) -> None:
         """Check, merge and export the adapter (cached by content), then serve it under `name`."""

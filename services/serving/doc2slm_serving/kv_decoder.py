@@ -16,6 +16,8 @@ and a prompt prefilled in two parts (a cached prefix, then the rest), give its g
 from __future__ import annotations
 
 import json
+import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +25,43 @@ import numpy as np
 
 from doc2slm_serving.onnx_export import last_logits_graph
 
+log = logging.getLogger(__name__)
 # The KV buffer grows in steps of this many positions (each growth copies the buffer once).
 LENGTH_STEP = 256
+_pool_lock = threading.Lock()
+_pool_threads: int | None = None  # the size of this process's shared pool, once made
+
+
+def shared_thread_pool(threads: int) -> bool:
+    """Make this process's one onnxruntime intra-op thread pool (first call), for every model's session.
+
+    Each model (the base, each adapter) is a session of its own. With a pool per session, the threads of
+    the session that just ran spin-wait for more work while the next model's threads run on the same
+    cores. Measured on 2 cores, the evaluation's answers with base and tuned: 31.7 and 34.0 s with a pool
+    per session, 27.0 and 26.6 s with one pool (the steps where both models decode took half the time).
+    The first caller's `threads` sizes it. False if the pool cannot be made: then a pool per session."""
+    global _pool_threads
+    import onnxruntime.capi._pybind_state as ort_state
+
+    with _pool_lock:
+        if _pool_threads is None:
+            try:
+                ort_state.set_global_thread_pool_sizes(threads, 1)
+            except Exception as error:  # made by someone else in this process, or refused
+                if "already been created" not in str(error):
+                    log.warning("onnxruntime's shared thread pool could not be made (%s): a pool per model", error)
+                    return False
+            _pool_threads = threads
+        elif _pool_threads != threads:
+            log.info("onnxruntime's shared thread pool has %d threads; %d asked for later", _pool_threads, threads)
+    return True
 
 
 class KvDecoder:
     """Slots 0..rows-1 of one KV buffer hold the rows being decoded, in order; a finished row's slot is
     refilled with the last row so that a decode step always runs over one contiguous block."""
 
-    def __init__(self, directory: Path, threads: int, context_length: int) -> None:
+    def __init__(self, directory: Path, threads: int, context_length: int, max_rows: int = 1) -> None:
         import onnxruntime as ort
 
         decoder = json.loads((directory / "genai_config.json").read_text())["model"]["decoder"]
@@ -44,12 +74,16 @@ class KvDecoder:
         self.present_names = [(outputs["present_key_names"] % i, outputs["present_value_names"] % i)
                               for i in range(self.layers)]
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
+        if shared_thread_pool(threads):
+            options.use_per_session_threads = False
+        else:
+            options.intra_op_num_threads = threads
         graph = last_logits_graph(directory, decoder["filename"])
         self.session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
         past_type = next(i.type for i in self.session.get_inputs() if i.name == self.past_names[0][0])
         self.dtype: Any = np.float16 if "float16" in past_type else np.float32
         self.context_length = context_length
+        self.max_rows = max_rows  # rows a batch may reach (the engine's max_batch_size): reserved at once
         self.kv = np.zeros((self.layers, 2, 0, self.kv_heads, 0, self.head_size), self.dtype)
 
     def reserve(self, rows: int, length: int) -> None:
@@ -58,7 +92,11 @@ class KvDecoder:
         if rows <= have_rows and length <= have_length:
             return
         length = min(max(have_length, -(-length // LENGTH_STEP) * LENGTH_STEP), self.context_length)
-        grown = np.zeros((self.layers, 2, max(rows, have_rows), self.kv_heads, length, self.head_size), self.dtype)
+        # Room for `max_rows` at once: a batch filling up one row at a time would otherwise copy the buffer
+        # at every new row, and a new buffer's pages cost their first touch again (measured: 0.4 s to grow
+        # 8 to 16 rows of SmolLM2's 256 positions; the growths took 4% of the evaluation's answering).
+        rows = max(rows, have_rows, self.max_rows)
+        grown = np.zeros((self.layers, 2, rows, self.kv_heads, length, self.head_size), self.dtype)
         grown[:, :, :have_rows, :, :have_length] = self.kv
         self.kv = grown
 

@@ -249,3 +249,9 @@ def test_a_finished_row_gives_its_slot_to_a_waiting_request(engine: Any) -> None
     assert not long_answer.done.is_set()
     assert long_answer.completion(120).completion_tokens == 400
 
+
+def test_every_onnx_session_of_a_process_shares_one_thread_pool() -> None:
+    from doc2slm_serving.kv_decoder import shared_thread_pool
+
+    # Made once (by whichever engine came first in this process); later callers join it, whatever they ask.
+    assert shared_thread_pool(2) is True and shared_thread_pool(1) is True
