@@ -48,15 +48,69 @@ def pack_rows(lengths: Sequence[int], order: Sequence[int], max_length: int) -> 
     return rows
 
 
+def fit_row_count(rows: list[list[int]], lengths: Sequence[int], low: int, high: int,
+                  max_length: int) -> list[list[int]]:
+    """`rows` made between `low` and `high` rows where possible: with fewer, the row holding the most
+    examples gives its last one a row of its own; with more, the lightest row's examples move into the
+    rows with room (fullest first that fits) when all of them find one, else the next lightest row's.
+
+    Why: packing another epoch's order gives a few rows more or fewer than the first epoch's, but a step
+    is addressed by (epoch, position) with the first epoch's number of micro-batches (a resumed run, the
+    validation's epoch boundaries), so every epoch must fill that many."""
+    rows = [list(row) for row in rows]
+    while len(rows) < low:
+        widest = max(range(len(rows)), key=lambda r: len(rows[r]))
+        if len(rows[widest]) < 2:
+            break  # one example a row already: there are no more rows to make
+        rows.append([rows[widest].pop()])
+    while len(rows) > high:
+        used = [sum(lengths[i] for i in row) for row in rows]
+        # The lightest rows only (bounded like first-fit's search, so a large corpus stays fast).
+        for candidate in sorted(range(len(rows)), key=used.__getitem__)[:_OPEN_ROWS_SEARCHED]:
+            moves = _spread(rows, used, candidate, lengths, max_length)
+            if moves is not None:
+                for example, target in moves:
+                    rows[target].append(example)
+                del rows[candidate]
+                break
+        else:
+            break  # no row can be spread over the others: the last micro-batch takes the extra rows
+    return rows
+
+
+def _spread(rows: list[list[int]], used: list[int], source: int, lengths: Sequence[int],
+            max_length: int) -> list[tuple[int, int]] | None:
+    """Where each example of row `source` would go among the other rows (the fullest that fits), or None
+    if one of them fits nowhere."""
+    room = list(used)
+    moves: list[tuple[int, int]] = []
+    for example in sorted(rows[source], key=lambda i: -lengths[i]):
+        fits = [r for r in range(len(rows)) if r != source and room[r] + lengths[example] <= max_length]
+        if not fits:
+            return None
+        target = max(fits, key=room.__getitem__)
+        room[target] += lengths[example]
+        moves.append((example, target))
+    return moves
+
+
 def plan_epoch(examples: Sequence[TokenizedExample], *, batch_size: int, max_length: int, packing: bool,
-               seed: int, epoch: int) -> list[list[list[int]]]:
-    """The epoch's micro-batches as lists of rows, each row a list of example indices."""
+               seed: int, epoch: int, rows_per_epoch: int = 0) -> list[list[list[int]]]:
+    """The epoch's micro-batches as lists of rows, each row a list of example indices. Packed, the rows
+    are made `rows_per_epoch` (when given) so that every epoch has as many micro-batches as the first."""
     rng = random.Random(seed * 1_000_003 + epoch)
     order = list(range(len(examples)))
     rng.shuffle(order)
     lengths = [len(e.input_ids) for e in examples]
     if packing:
         rows = pack_rows(lengths, order, max_length)
+        if rows_per_epoch:
+            # As many micro-batches of at most batch_size rows as the first epoch had.
+            count = -(-rows_per_epoch // batch_size)
+            rows = fit_row_count(rows, lengths, (count - 1) * batch_size + 1, count * batch_size, max_length)
+            rng.shuffle(rows)
+            planned = [rows[i: i + batch_size] for i in range(0, batch_size * (count - 1), batch_size)]
+            return [*planned, rows[batch_size * (count - 1):]]
         rng.shuffle(rows)
         return [rows[i: i + batch_size] for i in range(0, len(rows), batch_size)]
     window = batch_size * _GROUP_WINDOW_BATCHES
@@ -110,12 +164,16 @@ class BatchStream:
         self.seed, self.pad_token_id = seed, pad_token_id
         self._epoch = -1
         self._plan: list[list[list[int]]] = []
-        self.per_epoch = len(self._plan_for(0))
+        self.rows_per_epoch = 0  # the first epoch's packed rows; every later epoch is made to match
+        first = self._plan_for(0)
+        self.rows_per_epoch = sum(len(rows) for rows in first) if packing else 0
+        self.per_epoch = len(first)
 
     def _plan_for(self, epoch: int) -> list[list[list[int]]]:
         if epoch != self._epoch:
             self._plan = plan_epoch(self.examples, batch_size=self.batch_size, max_length=self.max_length,
-                                    packing=self.packing, seed=self.seed, epoch=epoch)
+                                    packing=self.packing, seed=self.seed, epoch=epoch,
+                                    rows_per_epoch=self.rows_per_epoch)
             self._epoch = epoch
         return self._plan
 
