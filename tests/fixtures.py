@@ -19,6 +19,18 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+@pytest.fixture(autouse=True)
+def _engine_choice_stays_in_its_test() -> Iterator[None]:
+    """`doc2slm run` and `doc2slm evaluate` called in-process set DOC2SLM_ENGINE for the processes they
+    start (doc2slm_pipelines.local.use_local_engine); the next test must not inherit the choice."""
+    before = os.environ.get("DOC2SLM_ENGINE")
+    yield
+    if before is None:
+        os.environ.pop("DOC2SLM_ENGINE", None)
+    else:
+        os.environ["DOC2SLM_ENGINE"] = before
+
+
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     """A real S3 endpoint (SeaweedFS) on loopback for the whole session."""

@@ -55,7 +55,9 @@ def onnx_answers(base_model: str | None, adapter_dir: Path, questions: Sequence[
                                   batch_wait_s=0.0)
     engine.load()
     try:
-        engine.load_adapter(TUNED, adapter_dir)
+        # Like the transformers path, any adapter the trainer made is judged; whether vLLM could serve it is
+        # the deploy step's question.
+        engine.load_adapter(TUNED, adapter_dir, servable_check=False)
         params = SamplingParams(max_new_tokens=max_new_tokens)
         prompts = [engine.encode_text(format_prompt(engine.tokenizer, question)) for question in questions]
         sinks: dict[str | None, list[CollectingSink]] = {}

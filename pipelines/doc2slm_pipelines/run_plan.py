@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass
 from typing import Any
 
 # Teacher seconds per one-question request with 8 requests in flight against the local SmolLM2 teacher
-# (2 cores; measured by `make bench-quality`).
-LOCAL_TEACHER_S_PER_CALL = 1.3
+# (2 cores; `make bench-quality` on transformers, `make bench-engines` on onnx: 628 calls in 94 s).
+LOCAL_TEACHER_S_PER_CALL = {"transformers": 1.3, "onnx": 0.15}
 # LoRA training on 2 cores, SmolLM2-135M float32 (README: 124-140 tokens/s).
 CPU_TRAIN_TOKENS_PER_S = 130.0
-# Greedy answering, base and tuned, per generated token at batch 8 (serving bench: ~35-75 tokens/s).
-CPU_ANSWER_TOKENS_PER_S = 40.0
+# Greedy answering, base and tuned, per generated token (transformers at batch 8, serving bench: ~35-75
+# tokens/s; onnx float32 at 16 rows, `make bench-engines`: ~7,000 tokens in 32 s). The validation slice is
+# judged inside the trainer, on transformers whatever the engine.
+CPU_ANSWER_TOKENS_PER_S = {"transformers": 40.0, "onnx": 200.0}
 # Shares measured on real manuals: an answer-first question that survives the filters, tokens of one
 # training pair in the chat template, of one document-text example.
 KEPT_QUESTION_SHARE = 0.6
@@ -51,8 +54,12 @@ class RunPlan:
         ]
 
 
-def plan_run(chunks: int, arguments: dict[str, Any]) -> RunPlan:
-    """The plan for `chunks` chunks under the pipeline arguments of a local run."""
+def plan_run(chunks: int, arguments: dict[str, Any], engine: str | None = None) -> RunPlan:
+    """The plan for `chunks` chunks under the pipeline arguments of a local run, whose local teacher and
+    answering step run on `engine` (default: DOC2SLM_ENGINE, else transformers)."""
+    engine = engine or os.environ.get("DOC2SLM_ENGINE", "").strip() or "transformers"
+    if engine not in LOCAL_TEACHER_S_PER_CALL:
+        engine = "transformers"  # the engine itself rejects a bad name with the clear message
     config = json.loads(arguments.get("finetune_config") or "{}")
     answers = chunks * int(arguments.get("pairs_per_chunk") or 3)
     answer_first = (arguments.get("generation_mode") or "answer_first") == "answer_first"
@@ -75,7 +82,7 @@ def plan_run(chunks: int, arguments: dict[str, Any]) -> RunPlan:
         int(config.get("validation_max_questions", 32)), round(VALIDATION_SHARE * questions))
     judging_tokens = (math.ceil(epochs) + 1) * judged * int(config.get("validation_max_new_tokens", 64))
     return RunPlan(chunks=chunks, teacher_calls=calls, training_pairs=pairs, training_tokens=tokens,
-                   eval_questions=questions, teacher_minutes=calls * LOCAL_TEACHER_S_PER_CALL / 60,
+                   eval_questions=questions, teacher_minutes=calls * LOCAL_TEACHER_S_PER_CALL[engine] / 60,
                    training_minutes=(tokens / CPU_TRAIN_TOKENS_PER_S
-                                     + judging_tokens / CPU_ANSWER_TOKENS_PER_S) / 60,
-                   answering_minutes=2 * questions * new_tokens / CPU_ANSWER_TOKENS_PER_S / 60)
+                                     + judging_tokens / CPU_ANSWER_TOKENS_PER_S["transformers"]) / 60,
+                   answering_minutes=2 * questions * new_tokens / CPU_ANSWER_TOKENS_PER_S[engine] / 60)

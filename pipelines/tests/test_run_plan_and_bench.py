@@ -28,6 +28,12 @@ def test_the_plan_grows_with_chunks_and_wordings_and_names_its_figures() -> None
     assert "100 chunks" in text and f"{large.teacher_calls} calls" in text and "min" in text
 
 
+def test_the_plan_follows_the_engine_the_teacher_and_answering_run_on() -> None:
+    slow, fast = plan_run(100, arguments(), engine="transformers"), plan_run(100, arguments(), engine="onnx")
+    assert fast.teacher_calls == slow.teacher_calls and fast.training_minutes == slow.training_minutes
+    assert fast.teacher_minutes * 5 < slow.teacher_minutes and fast.answering_minutes * 4 < slow.answering_minutes
+
+
 def test_step_watch_reports_only_cards_written_after_it_started(tmp_path: Path) -> None:
     old = tmp_path / "generation_card.json"
     old.write_text(json.dumps({"pairs": 1}))

@@ -10,6 +10,7 @@ questions, short answers.
 from __future__ import annotations
 
 import json
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,12 +21,14 @@ from doc2slm_common import storage
 from doc2slm_common.contracts import ALL_SERVICES
 from doc2slm_extraction import testing_pdfs
 from doc2slm_pipelines.local import (
+    ENGINE_ENV,
     LocalRunOptions,
     ask_served_model,
     first_question,
     local_arguments,
     run_local,
     stop_local_serving,
+    use_local_engine,
 )
 from doc2slm_pipelines.local_stack import TEACHER_MODEL, LocalStack
 from doc2slm_pipelines.steps.deploy_local import ready
@@ -62,8 +65,13 @@ def finished_run(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     out = tmp_path_factory.mktemp("run")
     ports = {contract.short_name: free_port_pair() for contract in ALL_SERVICES}
     serving_port = free_port_pair()
-    with LocalStack(log_dir=out / "logs", ports=ports, teacher_port=free_port_pair(),
-                    teacher_max_completion_tokens=96) as stack:
+    with pytest.MonkeyPatch.context() as patch, LocalStack(log_dir=out / "logs", ports=ports,
+                                                           teacher_port=free_port_pair(),
+                                                           teacher_max_completion_tokens=96) as stack:
+        # The engine `doc2slm run` takes on this machine (onnx where no GPU is) for the teacher, the answers
+        # and the served adapter; the environment is restored after the module.
+        patch.setenv(ENGINE_ENV, os.environ.get(ENGINE_ENV, ""))
+        engine = use_local_engine()
         stack.start()
         options = LocalRunOptions(max_chunks=2, pairs_per_chunk=1, max_steps=3, max_length=128, batch_size=2,
                                   max_eval_questions=4, max_new_tokens=16, teacher_base_url=stack.teacher_base_url,
@@ -78,7 +86,7 @@ def finished_run(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
             question = first_question(work_uri)
             answer = ask_served_model(work_uri, question, max_tokens=16)
             yield {"out": out, "work_uri": work_uri, "question": question, "answer": answer,
-                   "serving_port": serving_port}
+                   "serving_port": serving_port, "engine": engine}
         finally:
             stop_local_serving(work_uri)
 
@@ -128,3 +136,13 @@ def test_the_tuned_adapter_was_served_and_then_stopped(finished_run: dict[str, A
     assert isinstance(gate["mean_difference"], float) or "no held-out question" in gate["reason"]
     stop_local_serving(finished_run["work_uri"])
     assert not ready(f"http://127.0.0.1:{finished_run['serving_port']}", deploy["model_name"])
+
+
+def test_the_run_used_the_engine_chosen_for_this_machine(finished_run: dict[str, Any]) -> None:
+    if finished_run["engine"] != "onnx":
+        pytest.skip("a machine with a GPU: the run takes transformers")
+    teacher_log = (finished_run["out"] / "logs" / "teacher.log").read_text()
+    serving_log = (storage.local_path(finished_run["work_uri"]) / "serving.log").read_text()
+    assert "with onnxruntime (int8" in teacher_log
+    # The served adapter has the weights the evaluation judged (float32), not the serving default.
+    assert "with onnxruntime (fp32" in serving_log

@@ -53,6 +53,7 @@ def register(subparsers: Any) -> None:
 
 def evaluate(args: argparse.Namespace) -> int:
     from doc2slm_pipelines.answering import answer_base_and_tuned, records_from_eval_files
+    from doc2slm_pipelines.local import use_local_engine
     from doc2slm_pipelines.steps.evaluate import report_request, request_report
     from doc2slm_pipelines.steps.records import ANSWERS_FILE
     from tqdm import tqdm
@@ -66,6 +67,7 @@ def evaluate(args: argparse.Namespace) -> int:
     request = report_request(answers_uri, out, acceptable=args.acceptable, borderline=args.borderline,
                              bootstrap_samples=args.bootstrap_samples)
     records = records_from_eval_files(args.eval_files)
+    print(f"engine: {use_local_engine()} (DOC2SLM_ENGINE)", file=sys.stderr)
     with tqdm(desc="answering (base, then tuned)", unit="answer", file=sys.stderr) as bar:
 
         def on_progress(done: int, total: int) -> None:

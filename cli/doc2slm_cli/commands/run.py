@@ -103,6 +103,7 @@ def run_command(args: argparse.Namespace) -> int:
         local_arguments,
         run_local,
         stop_local_serving,
+        use_local_engine,
     )
     from doc2slm_pipelines.local_stack import TEACHER_MODEL, LocalStack
     from doc2slm_pipelines.run_plan import plan_run
@@ -120,6 +121,7 @@ def run_command(args: argparse.Namespace) -> int:
     except ValueError:
         raise ConfigError("--service-port takes NAME=PORT, e.g. qagen=60052") from None
     allow_run_paths(args.docs, out)
+    phases.note(f"engine: {use_local_engine()} (DOC2SLM_ENGINE; the local teacher, the answers, the served model)")
     use_local_teacher = not args.teacher_base_url
     options = LocalRunOptions(
         max_chunks=args.max_chunks, pairs_per_chunk=args.pairs_per_chunk,

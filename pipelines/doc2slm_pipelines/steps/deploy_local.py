@@ -14,6 +14,8 @@ from typing import Any
 from doc2slm_common import storage
 from doc2slm_common.supervisor import ProcessSpec, Supervisor, http_ok, stop_pid
 
+from doc2slm_pipelines.answering_onnx import answering_precision
+
 __all__ = ["ready", "start_local_serving", "stop_pid"]
 
 READY_TIMEOUT_S = 300.0
@@ -32,7 +34,10 @@ def start_local_serving(adapter_uri: str, work_uri: str, *, model_name: str, ada
     log_path = storage.local_path(storage.join(storage.to_uri(work_uri), "serving.log"))
     command = [sys.executable, "-m", "doc2slm_serving", f"--served-name={model_name}",
                f"--base-model={base_model or 'bundled'}", f"--adapter={adapter_name}={adapter_dir}",
-               f"--http-port={http_port}", f"--grpc-port={http_port + 1}"]
+               f"--http-port={http_port}", f"--grpc-port={http_port + 1}",
+               # On the onnx engine, the weights the evaluation answered with (float32 unless
+               # DOC2SLM_ONNX_PRECISION says otherwise): the served adapter is the one that was judged.
+               f"--onnx-precision={answering_precision()}"]
     base_url = f"http://{host}:{http_port}"
     supervisor = Supervisor()
     # Each adapter is a KServe model of its own: ready once the base and the adapter are loaded.

@@ -88,11 +88,14 @@ class OnnxGenerationEngine(EngineBase):
         decoder = KvDecoder(directory, threads, self.context_length, self.batcher.max_batch_size)
         return _ModelRows(decoder, PrefixCache(self.prefix_cache_bytes))
 
-    def load_adapter(self, name: str, path: Path) -> None:
-        """Check, merge and export the adapter (cached by content), then serve it under `name`."""
+    def load_adapter(self, name: str, path: Path, *, servable_check: bool = True) -> None:
+        """Check, merge and export the adapter (cached by content), then serve it under `name`.
+        `servable_check=False` skips the check that KServe's vLLM runtime could serve it too (its ranks, no
+        DoRA): the evaluation answers with any adapter the trainer made; merging needs none of that."""
         if not name:
             raise InvalidRequest(f"{name!r} cannot name an adapter", "name")
-        check_adapter(path, self.base_config, self.base_names())
+        if servable_check:
+            check_adapter(path, self.base_config, self.base_names())
         directory = exported_model(self.base_dir, self.precision, adapter_dir=path, cache=self.cache,
                                    max_cache_bytes=self.export_cache_bytes)
         model = self._open(directory)
