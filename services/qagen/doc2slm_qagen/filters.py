@@ -24,9 +24,10 @@ ECHO = "question_echoes_answer"
 INJECTION = "follows_planted_instruction"
 COPIES_EXAMPLE = "copies_prompt_example"
 UNGROUNDED = "ungrounded"
+OFF_ANSWER = "question_off_answer"
 DUPLICATE = "near_duplicate"
 FILTER_NAMES = (EMPTY, TOO_LONG, NOT_A_QUESTION, NEEDS_DOCUMENT, REFUSAL, ECHO, COPIES_EXAMPLE, INJECTION,
-                UNGROUNDED, DUPLICATE)
+                UNGROUNDED, OFF_ANSWER, DUPLICATE)
 
 _NEEDS_DOCUMENT = re.compile(
     r"\b(?:(?:this|the|that|above|following|given|provided|same)\s+"
@@ -58,6 +59,11 @@ class FilterSettings:
     question_grounding: float = 0.4
     # Question and answer this similar (content-token Jaccard) are one statement asked back.
     echo_similarity: float = 0.9
+    # Answer-first mode: share of the question's content words that must be in its answer sentence (0: no
+    # check). The answer there is a sentence of the document, so a question about the sentence names what it
+    # is about; SmolLM2-135M as teacher often asked about another part of the chunk instead ("Which package
+    # management system is Debian's default?" for a sentence on the a.out-to-ELF upgrade).
+    question_in_answer: float = 0.0
 
 
 class ChunkFilter:
@@ -101,6 +107,8 @@ class ChunkFilter:
             return INJECTION
         if not grounded_full:
             return UNGROUNDED
+        if s.question_in_answer and overlap_share(question, set(content_tokens(answer))) < s.question_in_answer:
+            return OFF_ANSWER
         return None
 
     def _copies_example(self, question: str) -> bool:

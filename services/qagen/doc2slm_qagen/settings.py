@@ -69,6 +69,9 @@ class QAGenSettings(Doc2slmSettings):
                                                                  "in its chunk.")
     question_grounding: float = Field(0.4, ge=0, le=1, description="Share of a question's content words that must "
                                                                    "be in its chunk.")
+    question_in_answer: float = Field(0.4, ge=0, le=1, description="Answer-first mode: share of a question's content "
+                                                                  "words that must be in its answer sentence "
+                                                                  "(0: no check).")
     near_duplicate_threshold: float = Field(0.8, gt=0, le=1, description="Token-set Jaccard at which two questions "
                                                                          "are near-duplicates.")
     max_question_chars: int = Field(300, ge=10, description="Longer questions are dropped.")
@@ -112,8 +115,11 @@ class QAGenSettings(Doc2slmSettings):
         return frozenset(normalize_base_url(url) for url in [self.teacher_base_url, *extra])
 
     def filter_settings(self) -> FilterSettings:
+        # In question-answer mode the teacher writes the answer too, which need not repeat the question's words.
+        answer_first = self.generation_mode is Mode.ANSWER_FIRST
         return FilterSettings(max_question_chars=self.max_question_chars, max_answer_chars=self.max_answer_chars,
-                              answer_grounding=self.answer_grounding, question_grounding=self.question_grounding)
+                              answer_grounding=self.answer_grounding, question_grounding=self.question_grounding,
+                              question_in_answer=self.question_in_answer if answer_first else 0.0)
 
     @property
     def views(self) -> tuple[str, ...]:

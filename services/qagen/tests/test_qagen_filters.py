@@ -40,6 +40,23 @@ def test_each_filter_catches_its_case(question: str, answer: str, expected: str)
     assert reason(question, answer) == expected
 
 
+def test_answer_first_drops_a_question_about_another_part_of_the_chunk() -> None:
+    sentence = "Only SAE 30 oil may be used in its gearbox."
+    # Grounded in the chunk, but about the service interval, which this sentence does not answer.
+    assert reason("How often must the X-200 pump be serviced?", sentence, question_in_answer=0.4) == \
+        filters.OFF_ANSWER
+    assert reason("Which oil may be used in the gearbox?", sentence, question_in_answer=0.4) is None
+    # Off by default (question-answer mode: the teacher's own answer need not repeat the question's words).
+    assert reason("How often must the X-200 pump be serviced?", sentence) is None
+
+
+def test_the_question_in_answer_check_applies_to_answer_first_mode_only() -> None:
+    from doc2slm_qagen.settings import QAGenSettings
+
+    assert QAGenSettings(mode="answer_first").filter_settings().question_in_answer == 0.4
+    assert QAGenSettings(mode="qa").filter_settings().question_in_answer == 0.0
+
+
 def test_a_question_copied_from_the_prompt_example_is_dropped() -> None:
     vim = "Vim has two modes. The text in the window looks the same for both versions, but gvim has a menu bar."
     assert reason("Which version of the X-200 pump has a menu bar?", "gvim has a menu bar.", chunk=vim) == \
