@@ -24,9 +24,10 @@ log = logging.getLogger(__name__)
 TUNED = "tuned"
 
 
-# Rows decoded together: on 2 cores, 150 answers of up to 64 tokens (fp32) took 42.5 s at 8 rows, 32.9 s
-# at 16, 33.3 s at 32 and 35.3 s at 64, with the same answers at every size.
-ONNX_BATCH_SIZE = 16
+# Rows decoded together. On 2 cores, 150 answers of up to 64 tokens (fp32): 42.5 s at 8 rows, 32.9 s at 16,
+# 33.3 s at 32 with a thread pool per model; with one pool for both models (kv_decoder.shared_thread_pool)
+# 26.7 and 29.2 s at 16, 24.8 at 24, 23.0 and 22.2 at 32, 25.6 at 48. The same answers at every size.
+ONNX_BATCH_SIZE = 32
 
 
 def answering_precision() -> str:

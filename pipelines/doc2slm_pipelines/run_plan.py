@@ -20,7 +20,7 @@ LOCAL_TEACHER_S_PER_CALL = {"transformers": 1.3, "onnx": 0.15}
 # LoRA training on 2 cores, SmolLM2-135M float32 (README: 124-140 tokens/s).
 CPU_TRAIN_TOKENS_PER_S = 130.0
 # Greedy answering, base and tuned, per generated token (transformers at batch 8, serving bench: ~35-75
-# tokens/s; onnx float32 at 16 rows, `make bench-engines`: ~7,000 tokens in 32 s). The validation slice is
+# tokens/s; onnx float32 at 32 rows, `make bench-engines`: ~6,600 tokens in 22-28 s). The validation slice is
 # judged inside the trainer, on transformers whatever the engine.
 CPU_ANSWER_TOKENS_PER_S = {"transformers": 40.0, "onnx": 200.0}
 # Shares measured on real manuals: an answer-first question that survives the filters, tokens of one
