@@ -115,7 +115,7 @@ def use_local_engine() -> str:
     (DOC2SLM_ENGINE), which the local teacher, the answering step and the served model inherit.
 
     The user's DOC2SLM_ENGINE stands. Otherwise onnx where no GPU is: measured on 2 cores, the local
-    teacher ran 6x and the evaluation's answers 4.4x transformers' speed, the answers identical at float32,
+    teacher ran 6x and the evaluation's answers 4.5-5.6x transformers' speed, the answers identical at float32,
     and a tuned model trained on its teacher's pairs answered as well (README "Figures measured"). Where
     CUDA is, transformers: the GPU path."""
     import importlib.util
