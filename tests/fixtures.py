@@ -22,7 +22,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 @pytest.fixture(autouse=True)
 def _engine_choice_stays_in_its_test() -> Iterator[None]:
     """`doc2slm run` and `doc2slm evaluate` called in-process set DOC2SLM_ENGINE for the processes they
-    start (doc2slm_pipelines.local.use_local_engine); the next test must not inherit the choice."""
+    start (doc2slm_pipelines.engine_choice.use_local_engine); the next test must not inherit the choice."""
     before = os.environ.get("DOC2SLM_ENGINE")
     yield
     if before is None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -21,6 +20,8 @@ from typing import Any
 import torch
 from doc2slm_common import storage
 from doc2slm_common.errors import InvalidInput
+
+from doc2slm_pipelines.engine_choice import checked_engine, configured_engine
 
 log = logging.getLogger(__name__)
 ANSWER_FIELDS = ("set", "question", "reference", "base_answer", "tuned_answer", "doc_id", "chunk_id")
@@ -114,9 +115,7 @@ def answer_base_and_tuned(records: Sequence[dict[str, Any]], *, base_model: str 
 
     if max_new_tokens < 1 or batch_size < 1:
         raise InvalidInput("max_new_tokens and batch_size must be >= 1")
-    chosen = engine or os.environ.get("DOC2SLM_ENGINE", "").strip() or "transformers"
-    if chosen not in ("transformers", "onnx"):
-        raise InvalidInput(f"engine must be transformers or onnx, got {chosen!r} (DOC2SLM_ENGINE)")
+    chosen = checked_engine(engine) if engine else configured_engine()
     if not records:
         return []
     target = torch.device("cuda" if device == "auto" and torch.cuda.is_available()

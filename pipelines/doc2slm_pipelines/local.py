@@ -22,7 +22,6 @@ from doc2slm_common.errors import InvalidInput
 log = logging.getLogger("doc2slm.local")
 
 KFP_OUTPUTS_DIR = "kfp"
-ENGINE_ENV = "DOC2SLM_ENGINE"
 
 
 def loopback(port: int) -> str:
@@ -108,27 +107,6 @@ def local_arguments(docs_uri: str, work_uri: str, options: LocalRunOptions,
         raise InvalidInput(f"unknown pipeline parameter(s): {', '.join(unknown)}")
     arguments.update(options.extra)
     return arguments
-
-
-def use_local_engine() -> str:
-    """Choose the generation engine of a run on this machine and set it in this process's environment
-    (DOC2SLM_ENGINE), which the local teacher, the answering step and the served model inherit.
-
-    The user's DOC2SLM_ENGINE stands. Otherwise onnx where no GPU is: measured on 2 cores, the local
-    teacher ran 6x and the evaluation's answers 4.5-5.6x transformers' speed, the answers identical at float32,
-    and a tuned model trained on its teacher's pairs answered as well (README "Figures measured"). Where
-    CUDA is, transformers: the GPU path."""
-    import importlib.util
-    import os
-
-    chosen = os.environ.get(ENGINE_ENV, "").strip()
-    if not chosen:
-        import torch
-
-        onnx_installed = importlib.util.find_spec("onnxruntime_genai") is not None
-        chosen = "onnx" if onnx_installed and not torch.cuda.is_available() else "transformers"
-        os.environ[ENGINE_ENV] = chosen
-    return chosen
 
 
 def run_local(arguments: dict[str, Any], pipeline_root: str | Path, log_path: Path | None = None) -> None:

@@ -16,6 +16,8 @@ from doc2slm_common.contracts import SERVING_HTTP_PORT
 from doc2slm_common.local_services import LocalServices
 from doc2slm_common.supervisor import ProcessSpec, Supervisor, http_ok
 
+from doc2slm_pipelines.engine_choice import ENGINE_ENV
+
 TEACHER_MODEL = "smollm2-135m-instruct"
 TEACHER_START_TIMEOUT_S = 300.0
 
@@ -79,7 +81,7 @@ class LocalStack:
     def teacher_spec(self) -> ProcessSpec:
         env = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
         if self.teacher_engine:
-            env["DOC2SLM_ENGINE"] = self.teacher_engine
+            env[ENGINE_ENV] = self.teacher_engine
         return ProcessSpec(
             name="teacher",
             command=[sys.executable, "-m", "doc2slm_serving", f"--served-name={TEACHER_MODEL}",

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import dataclass
 from typing import Any
+
+from doc2slm_pipelines.engine_choice import checked_engine, configured_engine
 
 # Teacher seconds per one-question request with 8 requests in flight against the local SmolLM2 teacher
 # (2 cores; `make bench-quality` on transformers, `make bench-engines` on onnx: 628 calls in 94 s).
@@ -57,9 +58,7 @@ class RunPlan:
 def plan_run(chunks: int, arguments: dict[str, Any], engine: str | None = None) -> RunPlan:
     """The plan for `chunks` chunks under the pipeline arguments of a local run, whose local teacher and
     answering step run on `engine` (default: DOC2SLM_ENGINE, else transformers)."""
-    engine = engine or os.environ.get("DOC2SLM_ENGINE", "").strip() or "transformers"
-    if engine not in LOCAL_TEACHER_S_PER_CALL:
-        engine = "transformers"  # the engine itself rejects a bad name with the clear message
+    engine = checked_engine(engine) if engine else configured_engine()
     config = json.loads(arguments.get("finetune_config") or "{}")
     answers = chunks * int(arguments.get("pairs_per_chunk") or 3)
     answer_first = (arguments.get("generation_mode") or "answer_first") == "answer_first"

@@ -7,6 +7,7 @@ import os
 import time
 from pathlib import Path
 
+import pytest
 from doc2slm_cli.step_watch import StepWatch
 from doc2slm_pipelines.bench_engines import spread
 from doc2slm_pipelines.bench_quality import faq_questions, looks_like_contents_or_index, token_stats, verdicts
@@ -110,3 +111,16 @@ def test_the_engine_benchmark_takes_chunks_from_the_whole_manual() -> None:
     assert len(chosen) == len(set(chosen)) == 60
     assert chosen[0] == 0 and chosen[-1] >= 160
     assert spread([1, 2, 3], 60) == [1, 2, 3]
+
+
+def test_the_users_engine_stands_and_a_bad_one_is_refused_before_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    from doc2slm_common.errors import InvalidInput
+    from doc2slm_pipelines.engine_choice import ENGINE_ENV, use_local_engine
+
+    monkeypatch.setenv(ENGINE_ENV, "transformers")
+    assert use_local_engine() == "transformers"
+    monkeypatch.setenv(ENGINE_ENV, "vllm")
+    with pytest.raises(InvalidInput, match="DOC2SLM_ENGINE"):
+        use_local_engine()
+    with pytest.raises(InvalidInput, match="vllm"):
+        plan_run(10, arguments())

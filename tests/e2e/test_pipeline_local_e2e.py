@@ -20,15 +20,14 @@ import pytest
 from doc2slm_common import storage
 from doc2slm_common.contracts import ALL_SERVICES
 from doc2slm_extraction import testing_pdfs
+from doc2slm_pipelines.engine_choice import ENGINE_ENV, use_local_engine
 from doc2slm_pipelines.local import (
-    ENGINE_ENV,
     LocalRunOptions,
     ask_served_model,
     first_question,
     local_arguments,
     run_local,
     stop_local_serving,
-    use_local_engine,
 )
 from doc2slm_pipelines.local_stack import TEACHER_MODEL, LocalStack
 from doc2slm_pipelines.steps.deploy_local import ready

@@ -53,7 +53,7 @@ def register(subparsers: Any) -> None:
 
 def evaluate(args: argparse.Namespace) -> int:
     from doc2slm_pipelines.answering import answer_base_and_tuned, records_from_eval_files
-    from doc2slm_pipelines.local import use_local_engine
+    from doc2slm_pipelines.engine_choice import use_local_engine
     from doc2slm_pipelines.steps.evaluate import report_request, request_report
     from doc2slm_pipelines.steps.records import ANSWERS_FILE
     from tqdm import tqdm

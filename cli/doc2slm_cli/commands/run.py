@@ -94,6 +94,7 @@ def run_command(args: argparse.Namespace) -> int:
     from doc2slm_common import storage
     from doc2slm_common.config import ConfigError
     from doc2slm_common.supervisor import ProcessFailed
+    from doc2slm_pipelines.engine_choice import use_local_engine
     from doc2slm_pipelines.kfp_log import StepFailed
     from doc2slm_pipelines.local import (
         LocalRunOptions,
@@ -103,7 +104,6 @@ def run_command(args: argparse.Namespace) -> int:
         local_arguments,
         run_local,
         stop_local_serving,
-        use_local_engine,
     )
     from doc2slm_pipelines.local_stack import TEACHER_MODEL, LocalStack
     from doc2slm_pipelines.run_plan import plan_run

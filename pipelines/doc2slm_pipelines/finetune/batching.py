@@ -104,15 +104,14 @@ def plan_epoch(examples: Sequence[TokenizedExample], *, batch_size: int, max_len
     lengths = [len(e.input_ids) for e in examples]
     if packing:
         rows = pack_rows(lengths, order, max_length)
-        if rows_per_epoch:
-            # As many micro-batches of at most batch_size rows as the first epoch had.
-            count = -(-rows_per_epoch // batch_size)
-            rows = fit_row_count(rows, lengths, (count - 1) * batch_size + 1, count * batch_size, max_length)
-            rng.shuffle(rows)
-            planned = [rows[i: i + batch_size] for i in range(0, batch_size * (count - 1), batch_size)]
-            return [*planned, rows[batch_size * (count - 1):]]
+        if not rows:
+            return []
+        # As many micro-batches of at most batch_size rows as the first epoch had (for it, a no-op).
+        count = -(-(rows_per_epoch or len(rows)) // batch_size)
+        rows = fit_row_count(rows, lengths, (count - 1) * batch_size + 1, count * batch_size, max_length)
         rng.shuffle(rows)
-        return [rows[i: i + batch_size] for i in range(0, len(rows), batch_size)]
+        last = batch_size * (count - 1)  # the last micro-batch takes any rows that could not be merged away
+        return [*(rows[i: i + batch_size] for i in range(0, last, batch_size)), rows[last:]]
     window = batch_size * _GROUP_WINDOW_BATCHES
     batches: list[list[list[int]]] = []
     for start in range(0, len(order), window):
