@@ -68,6 +68,23 @@ def test_questions_and_cross_references_are_never_offered_as_answers() -> None:
         "Commercial programs may be packaged for Debian as long as their licence allows redistribution."]
 
 
+def test_sentences_that_stand_on_their_own_are_offered_before_those_that_lean_on_an_earlier_one() -> None:
+    """Seen on the R Data manual: "It does not require the WWW, however; info can be run from a plain text
+    console." was an answer, and no question written from it alone can name what "it" is."""
+    chunk = ("GNU info is a hypertext browser for the manuals. It does not require the WWW, however, and it "
+             "can be run from a plain text console on any terminal. For example, the R manuals are all "
+             "installed as info files by the r-doc-info package of Debian. The function read.table reads a "
+             "rectangular grid of data from a text file.")
+    assert prompts.answer_candidates(chunk, 2) == [
+        "GNU info is a hypertext browser for the manuals.",
+        "The function read.table reads a rectangular grid of data from a text file."]
+    # Where the chunk has too few sentences that stand alone, the others still make up the number.
+    assert len(prompts.answer_candidates(chunk, 4)) == 4
+    assert prompts.leans_on_context("“These functions write to a connection.")
+    assert not prompts.leans_on_context("There are several lists of Linux Usenet newsgroups.")
+    assert not prompts.leans_on_context("Itemised lists are typeset with bullets.")
+
+
 def test_qa_mode_writes_pairs_from_each_rewritten_view_of_a_chunk(tmp_path: Path) -> None:
     text = ("The spindle of the lathe must be greased every 40 hours of operation. Only lithium grease "
             "may be used on the spindle bearings of the lathe. The lathe stops when its guard is opened.")
