@@ -56,7 +56,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--max-steps", type=int, default=d.max_steps,
                         help="cap on optimizer steps; 0 = from epochs (default 0)")
     parser.add_argument("--learning-rate", type=float, default=d.learning_rate,
-                        help="peak AdamW learning rate; 0 = the trainer's default (2e-4)")
+                        help=f"peak AdamW learning rate (default {d.learning_rate:g}, measured for the "
+                             "local student); 0 = the trainer's default (2e-4)")
     parser.add_argument("--max-length", type=int, default=d.max_length,
                         help=f"training sequence length in tokens (default {d.max_length})")
     parser.add_argument("--max-eval-questions", type=int, default=d.max_eval_questions,
