@@ -16,7 +16,7 @@ export TOKENIZERS_PARALLELISM := false
         bench-embed bench-finetune bench-serve bench-engines bench-quality reliability images manifests clean
 
 run: venv proto
-	$(VENV)/bin/doc2slm run --docs examples/docs --out out/run --max-chunks 12 --epochs 4
+	$(VENV)/bin/doc2slm run --docs examples/docs --out out/run --max-chunks 12
 
 # ruff and mypy first: a lint or type error fails `make test` before the long test run.
 test: venv proto tools lint typecheck
