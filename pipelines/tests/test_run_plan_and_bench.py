@@ -7,10 +7,13 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from doc2slm_cli.step_watch import StepWatch
 from doc2slm_pipelines.bench_engines import spread
+from doc2slm_pipelines.bench_pooled import pooled_figures, stratified_interval
 from doc2slm_pipelines.bench_quality import faq_questions, looks_like_contents_or_index, token_stats, verdicts
+from doc2slm_pipelines.bench_quality import main as bench_quality_main
 from doc2slm_pipelines.local import LocalRunOptions, local_arguments
 from doc2slm_pipelines.run_plan import plan_run
 
@@ -124,3 +127,47 @@ def test_the_users_engine_stands_and_a_bad_one_is_refused_before_the_run(monkeyp
         use_local_engine()
     with pytest.raises(InvalidInput, match="vllm"):
         plan_run(10, arguments())
+
+
+def _write_report(path: Path, base: list[float], tuned: list[float]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    columns = ["set", "question", "base_cosine", "tuned_cosine", "base_token_f1", "tuned_token_f1"]
+    rows = [",".join(columns)] + [f"eval_heldout_questions,q{i},{b},{t},0.2,{0.2 + (t - b)}"
+                                  for i, (b, t) in enumerate(zip(base, tuned, strict=True))]
+    rows.append("eval_seen,seen,0.1,0.9,0.1,0.9")  # another set: never pooled with the held-out questions
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_splits_pool_by_question_and_the_interval_narrows_with_more_splits(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    reports = {}
+    for seed in (13, 7, 21):
+        base = rng.uniform(0.3, 0.6, 60)
+        tuned = base + 0.05 + rng.normal(0, 0.1, 60)
+        reports[seed] = _write_report(tmp_path / str(seed) / "pairs.csv", list(base), list(tuned))
+    pooled = pooled_figures(reports, "eval_heldout_questions")
+    one = pooled_figures({13: reports[13]}, "eval_heldout_questions")
+    assert pooled is not None and one is not None
+    assert pooled["n"] == 180 and one["n"] == 60 and set(pooled["per_split"]) == {"13", "7", "21"}
+    expected = np.mean([s["cosine_difference"] for s in pooled["per_split"].values()])
+    assert pooled["cosine_difference"] == pytest.approx(expected, abs=1e-4)  # equal sizes: the mean of means
+    low, high = pooled["cosine_difference_ci95"]
+    assert low < pooled["cosine_difference"] < high
+    assert high - low < 0.7 * (one["cosine_difference_ci95"][1] - one["cosine_difference_ci95"][0])
+    assert pooled_figures(reports, "eval_heldout_docs") is None
+
+
+def test_the_stratified_interval_resamples_each_split_within_itself() -> None:
+    # Two splits with no spread inside: every resample has the same mean, whatever the split sizes.
+    low, high = stratified_interval([np.full(10, 0.1), np.full(30, -0.1)])
+    assert low == pytest.approx(-0.05) and high == pytest.approx(-0.05)
+    with pytest.raises(ValueError):
+        stratified_interval([np.array([])])
+
+
+@pytest.mark.parametrize("seeds", ["7,7", "-1", "a,b", ""])
+def test_the_benchmark_refuses_split_seeds_it_cannot_pool_before_it_runs_anything(seeds: str) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        bench_quality_main(["--seeds", seeds, "--out", "/nonexistent/never-written"])
+    assert stopped.value.code == 2
