@@ -14,7 +14,7 @@ Data Import/Export; 166 pages), then reads what the run wrote and prints:
 It does this on several splits (--seeds; split_seed draws the chunks, the held-out document and the
 held-out questions), writes each split's figures under OUT/split-SEED/, and judges the issue's targets on
 the figures pooled over the splits (bench_pooled.py says why one split is not enough). The splits share
-their teacher replies. Not a timed test: one split takes 20-25 minutes on 2 cores. The baseline is the
+their teacher replies. Not a timed test: one split takes 14-17 minutes on 2 cores. The baseline is the
 base model, answering the same questions in the same run.
 """
 
