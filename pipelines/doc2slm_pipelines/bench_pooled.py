@@ -21,12 +21,18 @@ BOOTSTRAP_SEED = 0
 CONFIDENCE = 0.95
 
 
-def read_set(pairs_csv: Path, set_name: str) -> list[dict[str, str]]:
-    """The rows of one evaluation set in a report's pairs.csv (per question: both answers, both scores)."""
+Rows = list[dict[str, str]]
+
+
+def read_sets(pairs_csv: Path) -> dict[str, Rows]:
+    """A report's pairs.csv (per question: both answers, both scores) by evaluation set; {} where absent."""
     if not pairs_csv.exists():
-        return []
+        return {}
+    by_set: dict[str, Rows] = {}
     with pairs_csv.open(newline="", encoding="utf-8") as handle:
-        return [row for row in csv.DictReader(handle) if row["set"] == set_name]
+        for row in csv.DictReader(handle):
+            by_set.setdefault(row["set"], []).append(row)
+    return by_set
 
 
 def stratified_interval(groups: list[np.ndarray], samples: int = BOOTSTRAP_SAMPLES, seed: int = BOOTSTRAP_SEED,
@@ -45,14 +51,15 @@ def stratified_interval(groups: list[np.ndarray], samples: int = BOOTSTRAP_SAMPL
     return float(low), float(high)
 
 
-def _column(rows: list[dict[str, str]], name: str) -> np.ndarray:
+def _column(rows: Rows, name: str) -> np.ndarray:
     return np.array([float(row[name]) for row in rows], dtype=np.float64)
 
 
-def pooled_figures(reports: dict[int, Path], set_name: str) -> dict[str, Any] | None:
-    """One set pooled over the splits' reports (split seed -> pairs.csv), in the shape of a single run's
-    figures (bench_quality.set_figures) plus each split's own n and difference; None where no split has it."""
-    by_seed = {seed: rows for seed, path in reports.items() if (rows := read_set(path, set_name))}
+def pooled_figures(reports: dict[int, dict[str, Rows]], set_name: str) -> dict[str, Any] | None:
+    """One set pooled over the splits' reports (split seed -> read_sets of its pairs.csv), in the shape of
+    a single run's figures (bench_quality.set_figures) plus each split's own n and difference; None where no
+    split has it."""
+    by_seed = {seed: rows for seed, sets in reports.items() if (rows := sets.get(set_name))}
     if not by_seed:
         return None
     everything = [row for rows in by_seed.values() for row in rows]
@@ -74,8 +81,8 @@ def pooled_figures(reports: dict[int, Path], set_name: str) -> dict[str, Any] | 
 
 def pooled_sets(runs: dict[int, Path]) -> dict[str, Any]:
     """Every set bench-quality reports, pooled over the splits' output directories (split seed -> dir)."""
-    generated = {seed: out / "report" / "pairs.csv" for seed, out in runs.items()}
-    people = {seed: out / "human" / "report" / "pairs.csv" for seed, out in runs.items()}
+    generated = {seed: read_sets(out / "report" / "pairs.csv") for seed, out in runs.items()}
+    people = {seed: read_sets(out / "human" / "report" / "pairs.csv") for seed, out in runs.items()}
     return {"heldout_questions": pooled_figures(generated, "eval_heldout_questions"),
             "heldout_docs": pooled_figures(generated, "eval_heldout_docs"),
             "seen": pooled_figures(generated, "eval_seen"),

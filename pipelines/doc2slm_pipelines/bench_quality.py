@@ -94,9 +94,15 @@ def human_question_figures(out: Path, manuals: Path, reuse: bool = False) -> dic
     """Base vs tuned on the FAQs' own questions, split by whether their document was trained on; with
     `reuse`, the answers an earlier bench wrote for this run are read rather than asked again."""
     report = out / "human" / "report" / "metrics.json"
-    if reuse and report.exists():
-        metrics = json.loads(report.read_text())
-        return {name: set_figures(metrics, name) for name in metrics.get("set_order", [])}
+    if not (reuse and report.exists()):
+        answer_human_questions(out, manuals)
+    metrics = json.loads(report.read_text())
+    return {name: set_figures(metrics, name) for name in metrics.get("set_order", [])}
+
+
+def answer_human_questions(out: Path, manuals: Path) -> None:
+    """Pick the FAQs' own questions and have `doc2slm evaluate` answer them with base and tuned, writing
+    OUT/human/report/."""
     doctool = str(Path(sys.executable).parent / "doc2slm")
     all_chunks = out / "human" / "all_chunks.jsonl"
     all_chunks.parent.mkdir(parents=True, exist_ok=True)
@@ -116,8 +122,6 @@ def human_question_figures(out: Path, manuals: Path, reuse: bool = False) -> dic
             path.write_text("".join(json.dumps(row) + "\n" for row in rows))
             command += ["--eval", str(path)]
     subprocess.run(command, check=True)
-    metrics = json.loads(report.read_text())
-    return {name: set_figures(metrics, name) for name in metrics.get("set_order", [])}
 
 
 def raw_pypdf_text(pdf: Path) -> list[str]:
@@ -126,12 +130,17 @@ def raw_pypdf_text(pdf: Path) -> list[str]:
     return [page.extract_text() or "" for page in PdfReader(pdf).pages]
 
 
-def text_quality(manuals: list[Path], chunks: list[dict[str, Any]]) -> dict[str, Any]:
+def plain_pypdf_quality(manuals: list[Path]) -> dict[str, Any]:
+    """Text quality of the manuals as plain pypdf reads them: the same for every split, so measured once."""
     before_pages = [page for pdf in manuals for page in raw_pypdf_text(pdf)]
     before = token_stats("\n".join(before_pages))
     before["pages"] = len(before_pages)
     before["share_contents_or_index_pages"] = round(
         sum(looks_like_contents_or_index(p) for p in before_pages) / max(1, len(before_pages)), 4)
+    return before
+
+
+def text_quality(before: dict[str, Any], chunks: list[dict[str, Any]]) -> dict[str, Any]:
     after = token_stats("\n".join(c["text"] for c in chunks))
     after["chunks"] = len(chunks)
     after["share_contents_or_index_chunks"] = round(
@@ -181,7 +190,12 @@ def verdicts(heldout: dict[str, Any] | None, docs: dict[str, Any] | None) -> lis
     return checks
 
 
-def run_split(out: Path, manuals: Path, seed: int, extra_flags: list[str], caches: list[Path]) -> int:
+def split_flags(seed: int, extra_flags: list[str]) -> list[str]:
+    """The `doc2slm run` flags of one split."""
+    return [*RUN_FLAGS, "--set", f"split_seed={seed}", *extra_flags]
+
+
+def run_split(out: Path, manuals: Path, flags: list[str], caches: list[Path]) -> int:
     """`doc2slm run` on one split, with the teacher replies other splits cached (chunks they share are not
     asked again). Returns its exit code."""
     cache = out / TEACHER_CACHE_DIR
@@ -191,14 +205,15 @@ def run_split(out: Path, manuals: Path, seed: int, extra_flags: list[str], cache
             if not (cache / path.name).exists():
                 shutil.copyfile(path, cache / path.name)
     command = [str(Path(sys.executable).parent / "doc2slm"), "run", "--docs", str(manuals), "--out", str(out),
-               *RUN_FLAGS, "--set", f"split_seed={seed}", *extra_flags]
+               *flags]
     print("bench-quality:", " ".join(command), flush=True)
     code = subprocess.run(command, env={**os.environ, "HF_HUB_OFFLINE": "1"}).returncode
     # 3: the quality gate refused the adapter; the run was measured all the same, which is the point.
     return 0 if code == GATE_REFUSED_EXIT else code
 
 
-def measure_run(out: Path, manuals: Path, flags: list[str], started: float | None) -> dict[str, Any]:
+def measure_run(out: Path, manuals: Path, flags: list[str], plain_text: dict[str, Any],
+                started: float | None) -> dict[str, Any]:
     """What one run wrote, measured; also written to its bench_quality.json. started: None when reused."""
     pdfs = sorted(manuals.glob("*.pdf"))
     chunks = [json.loads(line) for line in (out / "chunks.jsonl").read_text().splitlines() if line]
@@ -207,7 +222,7 @@ def measure_run(out: Path, manuals: Path, flags: list[str], started: float | Non
         "manuals": [p.name for p in pdfs], "run_flags": flags,
         "wall_seconds": None if started is None else round(time.time() - started, 1),
         "steps_seconds": {} if started is None else dict(step_times(out, started)),
-        "text_quality": text_quality(pdfs, chunks),
+        "text_quality": text_quality(plain_text, chunks),
         "heldout_questions": set_figures(metrics, "eval_heldout_questions"),
         "heldout_docs": set_figures(metrics, "eval_heldout_docs"),
         "seen": set_figures(metrics, "eval_seen"),
@@ -240,20 +255,20 @@ def main(argv: list[str] | None = None) -> int:
     if subprocess.run(["bash", "scripts/fetch_manuals.sh", str(args.manuals), "quality"]).returncode != 0:
         print("bench-quality: the real manuals could not be fetched; nothing to measure", file=sys.stderr)
         return 1
+    plain_text = plain_pypdf_quality(sorted(args.manuals.glob("*.pdf")))
     runs: dict[int, Path] = {}
     summary: dict[str, Any] = {"seeds": seeds, "runs": {}}
     for seed in seeds:
-        out = args.out / f"split-{seed}"
+        out, flags = args.out / f"split-{seed}", split_flags(seed, args.run_flags)
         started = None if args.reuse else time.time()
         if not args.reuse:
-            code = run_split(out, args.manuals, seed, args.run_flags, [o / TEACHER_CACHE_DIR for o in runs.values()])
+            code = run_split(out, args.manuals, flags, [o / TEACHER_CACHE_DIR for o in runs.values()])
             if code != 0:
                 print(f"bench-quality: doc2slm run failed with exit code {code} (split seed {seed})",
                       file=sys.stderr)
                 return code
         runs[seed] = out
-        flags = [*RUN_FLAGS, "--set", f"split_seed={seed}", *args.run_flags]
-        summary["runs"][str(seed)] = measure_run(out, args.manuals, flags, started)
+        summary["runs"][str(seed)] = measure_run(out, args.manuals, flags, plain_text, started)
     summary["pooled"] = pooled_sets(runs)
     summary["checks"] = verdicts(summary["pooled"]["heldout_questions"], summary["pooled"]["heldout_docs"])
     (args.out / "bench_quality.json").write_text(json.dumps(summary, indent=2))

@@ -36,34 +36,18 @@ class LocalRunOptions:
 
     max_chunks: int = 0
     pairs_per_chunk: int = 2
-    # 6 wordings at 4e-4 (below): chosen on three real manuals, see the measurements above `epochs`.
+    # 6 wordings at 4e-4 (below): see the measurements above `epochs`.
     questions_per_answer: int = 6
     generation_mode: str = "answer_first"
-    # Measured on three real manuals (make bench-quality, 2026-11-29, 80 chunks x 3 answers, 261 training
-    # pairs): 4 epochs at 2e-4 gave held-out questions +0.039 (95% CI +0.009 to +0.065) and a held-out
-    # document +0.021 (-0.002 to +0.044); 8 epochs at 4e-4 memorised the answers (training loss 0.20) and
-    # answered held-out questions -0.055 (-0.100 to -0.008) and the held-out document -0.190 worse than
-    # base, while the validation loss (twins of trained answers) still fell at every epoch: it cannot see
-    # this overfitting, so the cap itself must be modest. Since the
-    # validation slice is judged by its greedy answers (finetune/answer_validation.py), an 8-epoch cap on
-    # the same data picked epoch 2 and stopped after 4: held-out questions +0.040 (+0.018 to +0.063),
-    # held-out document +0.031 (+0.010 to +0.052); 5 wordings per answer instead of 3 gave +0.041 for 1.7x
-    # the teacher calls, so 3 stayed. Rerun 2026-12-06 (same data): +0.034 (+0.006 to +0.061), epoch 3
-    # picked (run-to-run spread ~0.006). On that split, lr 1e-3 peaked at epoch 1: +0.029 (-0.004 to
-    # +0.063); r=64 at 5e-4 had the best validation value of all (0.542) yet answered held-out questions
-    # -0.005 and the held-out document -0.042 (-0.075 to -0.011) worse: a larger, faster adapter is not
-    # better, and 21 validation twins cannot see damage outside the trained facts, so r=16 at 2e-4 stayed.
-    # 2026-12-07, 6 wordings at 4e-4 instead of 3 at 2e-4 (docs/knowledge.md has every run): held-out
-    # questions +0.068, +0.031 and +0.043 on three splits (together +0.047, +0.029 to +0.065, n=189), no
-    # worse than the old defaults beyond noise on paired questions (-0.012, -0.037 to +0.013), better on
-    # the FAQ's own questions about the held-out document (+0.054, +0.015 to +0.093), for ~35% more wall
-    # time. The 4e-4 is this run's own (the 135M student): the trainer's default stays 2e-4 for larger models.
-    # The validation slice picked epoch 1 or 2 of 4 on every split, taken while the cosine schedule was still
-    # high. 2 epochs (the schedule ends there), on the same pairs and splits, question by question: held-out
-    # questions +0.002 (-0.010 to +0.013, n=189), held-out documents +0.008 (+0.002 to +0.015, n=578),
-    # and the fine-tune takes ~11 min instead of ~17 (docs/knowledge.md). 1 epoch measured the same there
-    # (+0.001, -0.013 to +0.016) in half the time, but on make run's 12 chunks it is 7 steps and the model
-    # barely moves, so 2 stay: --epochs 1 suits corpora of hundreds of chunks.
+    # Chosen on three real manuals by make bench-quality, each change paired question by question on the same
+    # splits (docs/knowledge.md has every run): the validation slice's greedy answers pick the checkpoint,
+    # because the validation loss kept falling while answers got worse (8 epochs at 4e-4 without that pick:
+    # held-out questions -0.055, the held-out document -0.190). 6 wordings at 4e-4 against 3 at 2e-4: no
+    # worse beyond noise, better on people's questions about the held-out document. The 4e-4 is this run's
+    # own (the 135M student); the trainer's default stays 2e-4. 2 epochs against 4: held-out questions
+    # +0.002 (-0.010 to +0.013, n=189), held-out documents +0.008 (+0.002 to +0.015), ~11 min of fine-tune
+    # instead of ~17. 1 epoch measured the same in half that, but on make run's 12 chunks it is 7 steps and
+    # the model barely moves: --epochs 1 suits corpora of hundreds of chunks. r=64 and lr 1e-3 were worse.
     epochs: float = 2.0
     max_steps: int = 0
     learning_rate: float = 4e-4  # 0: the trainer's default

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from doc2slm_cli.step_watch import StepWatch
 from doc2slm_pipelines.bench_engines import spread
-from doc2slm_pipelines.bench_pooled import pooled_figures, stratified_interval
+from doc2slm_pipelines.bench_pooled import pooled_figures, read_sets, stratified_interval
 from doc2slm_pipelines.bench_quality import faq_questions, looks_like_contents_or_index, token_stats, verdicts
 from doc2slm_pipelines.bench_quality import main as bench_quality_main
 from doc2slm_pipelines.local import LocalRunOptions, local_arguments
@@ -145,7 +145,7 @@ def test_splits_pool_by_question_and_the_interval_narrows_with_more_splits(tmp_p
     for seed in (13, 7, 21):
         base = rng.uniform(0.3, 0.6, 60)
         tuned = base + 0.05 + rng.normal(0, 0.1, 60)
-        reports[seed] = _write_report(tmp_path / str(seed) / "pairs.csv", list(base), list(tuned))
+        reports[seed] = read_sets(_write_report(tmp_path / str(seed) / "pairs.csv", list(base), list(tuned)))
     pooled = pooled_figures(reports, "eval_heldout_questions")
     one = pooled_figures({13: reports[13]}, "eval_heldout_questions")
     assert pooled is not None and one is not None
