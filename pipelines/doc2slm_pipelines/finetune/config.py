@@ -47,7 +47,9 @@ class FinetuneConfig:
                       default=1234)
     mix_chunks_share: float = _help(
         "Share of training examples that are the documents' own chunk text (language modelling), so the "
-        "facts are also seen in the documents' words (Jiang et al. 2024). 0 disables; must be < 1.",
+        "facts are also seen in the documents' words (Jiang et al. 2024). A ceiling: each chunk is used once, "
+        "so with many pairs per chunk the share reached is lower (the training card's chunk_examples). 0 "
+        "disables; must be < 1.",
         default=0.25)
     eval_every: int = _help("Judge the validation slice every N optimizer steps; 0: once per epoch.",
                             default=0)

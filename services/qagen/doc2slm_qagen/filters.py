@@ -107,9 +107,18 @@ class ChunkFilter:
             return INJECTION
         if not grounded_full:
             return UNGROUNDED
-        if s.question_in_answer and overlap_share(question, set(content_tokens(answer))) < s.question_in_answer:
+        if s.question_in_answer and self._off_answer(question, answer):
             return OFF_ANSWER
         return None
+
+    def _off_answer(self, question: str, answer: str) -> bool:
+        # A question without a content word ("What is this?", "Can I do this for you?") names nothing of its
+        # sentence, yet passed every share check, which count a text without content words as fully in: on
+        # three real manuals 19 of 2394 questions over three splits, 2 of them held-out twins, 11 trained on
+        # (2026-12-07).
+        if not content_tokens(question):
+            return True
+        return overlap_share(question, set(content_tokens(answer))) < self.settings.question_in_answer
 
     def _copies_example(self, question: str) -> bool:
         if any(t in _EXAMPLE_WORDS and t not in self.chunk_tokens for t in content_tokens(question)):

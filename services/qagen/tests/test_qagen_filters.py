@@ -46,6 +46,8 @@ def test_answer_first_drops_a_question_about_another_part_of_the_chunk() -> None
     assert reason("How often must the X-200 pump be serviced?", sentence, question_in_answer=0.4) == \
         filters.OFF_ANSWER
     assert reason("Which oil may be used in the gearbox?", sentence, question_in_answer=0.4) is None
+    # A question naming nothing cannot be about its sentence, though no share check can fail it.
+    assert reason("What is this for?", sentence, question_in_answer=0.4) == filters.OFF_ANSWER
     # Off by default (question-answer mode: the teacher's own answer need not repeat the question's words).
     assert reason("How often must the X-200 pump be serviced?", sentence) is None
 
