@@ -44,3 +44,14 @@ def test_older_spellings_still_work() -> None:
     args = build_parser().parse_args(["qagen", "c.jsonl", "--out", "q.jsonl", "--mode", "qa", "--max-requests",
                                       "7", "--seed", "3"])
     assert (args.generation_mode, args.max_teacher_requests, args.split_seed) == ("qa", 7, 3)
+
+
+def test_run_passes_a_training_seed_only_when_given() -> None:
+    import json
+
+    from doc2slm_cli.commands.run import run_options
+
+    default = json.loads(run_options(build_parser().parse_args(["run"])).finetune_config())
+    seeded = json.loads(run_options(build_parser().parse_args(["run", "--train-seed", "99"])).finetune_config())
+    assert seeded["seed"] == 99 and "seed" not in default
+    assert {k: v for k, v in seeded.items() if k != "seed"} == default

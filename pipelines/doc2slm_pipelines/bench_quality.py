@@ -13,9 +13,11 @@ Data Import/Export; 166 pages), then reads what the run wrote and prints:
   (`doc2slm evaluate`), split into those whose document was trained on and those held out.
 It does this on several splits (--seeds; split_seed draws the chunks, the held-out document and the
 held-out questions), writes each split's figures under OUT/split-SEED/, and judges the issue's targets on
-the figures pooled over the splits (bench_pooled.py says why one split is not enough). The splits share
-their teacher replies. Not a timed test: one split takes 14-17 minutes on 2 cores. The baseline is the
-base model, answering the same questions in the same run.
+the figures pooled over the splits (bench_pooled.py says why one split is not enough). With --train-seeds
+each split is also fine-tuned once per seed, because another training seed on the same pairs moves a split's
+figures about as much as the changes compared here. The runs share their teacher replies. Not a timed test:
+one run takes 13-15 minutes on 2 cores with the teacher replies cached. The baseline is the base model,
+answering the same questions in the same run.
 """
 
 from __future__ import annotations
@@ -190,9 +192,21 @@ def verdicts(heldout: dict[str, Any] | None, docs: dict[str, Any] | None) -> lis
     return checks
 
 
-def split_flags(seed: int, extra_flags: list[str]) -> list[str]:
-    """The `doc2slm run` flags of one split."""
-    return [*RUN_FLAGS, "--set", f"split_seed={seed}", *extra_flags]
+def split_flags(seed: int, extra_flags: list[str], train_seed: int | None = None) -> list[str]:
+    """The `doc2slm run` flags of one split (and one training seed)."""
+    seed_flags = [] if train_seed is None else ["--train-seed", str(train_seed)]
+    return [*RUN_FLAGS, "--set", f"split_seed={seed}", *seed_flags, *extra_flags]
+
+
+def seed_list(parser: argparse.ArgumentParser, flag: str, text: str) -> list[int]:
+    """Distinct whole numbers of 0 or more, comma-separated; the parser's error (exit 2) otherwise."""
+    try:
+        seeds = [int(seed) for seed in text.split(",") if seed.strip()]
+    except ValueError:
+        parser.error(f"{flag} takes whole numbers separated by commas, got {text!r}")
+    if len(set(seeds)) != len(seeds) or (seeds and min(seeds) < 0):
+        parser.error(f"{flag} needs distinct seeds of 0 or more, got {text!r}")
+    return seeds
 
 
 def run_split(out: Path, manuals: Path, flags: list[str], caches: list[Path]) -> int:
@@ -243,41 +257,51 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--manuals", type=Path, default=MANUALS_DIR)
     parser.add_argument("--seeds", default=DEFAULT_SEEDS,
                         help="split seeds, comma-separated: one run each, figures pooled (default %(default)s)")
+    parser.add_argument("--train-seeds", default="",
+                        help="fine-tune seeds, comma-separated: each split is trained once per seed and each "
+                             "question's tuned scores averaged over them (default: one run, the trainer's seed)")
     parser.add_argument("--reuse", action="store_true", help="report on the existing runs in --out, do not run")
     parser.add_argument("run_flags", nargs="*", help="extra `doc2slm run` flags after --")
     args = parser.parse_args(argv)
-    try:
-        seeds = [int(seed) for seed in args.seeds.split(",") if seed.strip()]
-    except ValueError:
-        parser.error(f"--seeds takes whole numbers separated by commas, got {args.seeds!r}")
-    if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
-        parser.error(f"--seeds needs distinct seeds of 0 or more, got {args.seeds!r}")
+    seeds = seed_list(parser, "--seeds", args.seeds)
+    if not seeds:
+        parser.error(f"--seeds needs at least one seed, got {args.seeds!r}")
+    train_seeds: list[int | None] = [*seed_list(parser, "--train-seeds", args.train_seeds)] or [None]
     if subprocess.run(["bash", "scripts/fetch_manuals.sh", str(args.manuals), "quality"]).returncode != 0:
         print("bench-quality: the real manuals could not be fetched; nothing to measure", file=sys.stderr)
         return 1
     plain_text = plain_pypdf_quality(sorted(args.manuals.glob("*.pdf")))
-    runs: dict[int, Path] = {}
-    summary: dict[str, Any] = {"seeds": seeds, "runs": {}}
-    for seed in seeds:
-        out, flags = args.out / f"split-{seed}", split_flags(seed, args.run_flags)
+    runs: dict[int, list[Path]] = {}
+    summary: dict[str, Any] = {"seeds": seeds, "train_seeds": train_seeds, "runs": {}}
+    for seed, train_seed in itertools.product(seeds, train_seeds):
+        name = f"split-{seed}" + ("" if train_seed is None else f"-train-{train_seed}")
+        out, flags = args.out / name, split_flags(seed, args.run_flags, train_seed)
         started = None if args.reuse else time.time()
         if not args.reuse:
-            code = run_split(out, args.manuals, flags, [o / TEACHER_CACHE_DIR for o in runs.values()])
+            caches = [o / TEACHER_CACHE_DIR for outs in runs.values() for o in outs]
+            code = run_split(out, args.manuals, flags, caches)
             if code != 0:
-                print(f"bench-quality: doc2slm run failed with exit code {code} (split seed {seed})",
-                      file=sys.stderr)
+                print(f"bench-quality: doc2slm run failed with exit code {code} ({name})", file=sys.stderr)
                 return code
-        runs[seed] = out
-        summary["runs"][str(seed)] = measure_run(out, args.manuals, flags, plain_text, started)
+        runs.setdefault(seed, []).append(out)
+        summary["runs"][name] = measure_run(out, args.manuals, flags, plain_text, started)
     summary["pooled"] = pooled_sets(runs)
+    if len(train_seeds) > 1:
+        # What chance alone moves: the headline figure of each training seed on its own.
+        summary["pooled"]["per_train_seed"] = {
+            str(train_seed): (pooled_sets({seed: [outs[index]] for seed, outs in runs.items()})
+                              ["heldout_questions"] or {}).get("cosine_difference")
+            for index, train_seed in enumerate(train_seeds)}
     summary["checks"] = verdicts(summary["pooled"]["heldout_questions"], summary["pooled"]["heldout_docs"])
     (args.out / "bench_quality.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary, indent=2))
-    for seed, result in summary["runs"].items():
+    for name, result in summary["runs"].items():
         figures = result["heldout_questions"] or {}
-        print(f"split {seed}: held-out questions n={figures.get('n')} tuned - base "
+        print(f"{name}: held-out questions n={figures.get('n')} tuned - base "
               f"{figures.get('cosine_difference', float('nan')):+.3f} {figures.get('cosine_difference_ci95')}")
-    print(f"pooled over {len(seeds)} split(s):")
+    for train_seed, difference in summary["pooled"].get("per_train_seed", {}).items():
+        print(f"training seed {train_seed} alone, pooled over the splits: held-out questions {difference:+.3f}")
+    print(f"pooled over {len(seeds)} split(s) x {len(train_seeds)} training run(s) each:")
     for name, ok in summary["checks"]:
         print(f"{'PASS' if ok else 'FAIL'}  {name}")
     return 0

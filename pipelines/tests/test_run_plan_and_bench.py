@@ -11,8 +11,14 @@ import numpy as np
 import pytest
 from doc2slm_cli.step_watch import StepWatch
 from doc2slm_pipelines.bench_engines import spread
-from doc2slm_pipelines.bench_pooled import pooled_figures, read_sets, stratified_interval
-from doc2slm_pipelines.bench_quality import faq_questions, looks_like_contents_or_index, token_stats, verdicts
+from doc2slm_pipelines.bench_pooled import merge_replicates, pooled_figures, read_sets, stratified_interval
+from doc2slm_pipelines.bench_quality import (
+    faq_questions,
+    looks_like_contents_or_index,
+    split_flags,
+    token_stats,
+    verdicts,
+)
 from doc2slm_pipelines.bench_quality import main as bench_quality_main
 from doc2slm_pipelines.local import LocalRunOptions, local_arguments
 from doc2slm_pipelines.run_plan import plan_run
@@ -131,10 +137,10 @@ def test_the_users_engine_stands_and_a_bad_one_is_refused_before_the_run(monkeyp
 
 def _write_report(path: Path, base: list[float], tuned: list[float]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    columns = ["set", "question", "base_cosine", "tuned_cosine", "base_token_f1", "tuned_token_f1"]
-    rows = [",".join(columns)] + [f"eval_heldout_questions,q{i},{b},{t},0.2,{0.2 + (t - b)}"
+    columns = ["set", "question", "reference", "base_cosine", "tuned_cosine", "base_token_f1", "tuned_token_f1"]
+    rows = [",".join(columns)] + [f"eval_heldout_questions,q{i},r{i},{b},{t},0.2,{0.2 + (t - b)}"
                                   for i, (b, t) in enumerate(zip(base, tuned, strict=True))]
-    rows.append("eval_seen,seen,0.1,0.9,0.1,0.9")  # another set: never pooled with the held-out questions
+    rows.append("eval_seen,seen,r,0.1,0.9,0.1,0.9")  # another set: never pooled with the held-out questions
     path.write_text("\n".join(rows) + "\n")
     return path
 
@@ -158,6 +164,27 @@ def test_splits_pool_by_question_and_the_interval_narrows_with_more_splits(tmp_p
     assert pooled_figures(reports, "eval_heldout_docs") is None
 
 
+def test_training_replicates_average_each_questions_tuned_scores(tmp_path: Path) -> None:
+    base = [0.4, 0.5, 0.6]
+    first = read_sets(_write_report(tmp_path / "a" / "pairs.csv", base, [0.5, 0.5, 0.9]))
+    second = read_sets(_write_report(tmp_path / "b" / "pairs.csv", base[:2], [0.7, 0.3]))  # q2 missing here
+    merged = merge_replicates([first, second])
+    rows = merged["eval_heldout_questions"]
+    assert [r["question"] for r in rows] == ["q0", "q1"]  # only questions every run answered
+    assert [float(r["tuned_cosine"]) for r in rows] == pytest.approx([0.6, 0.4])
+    assert [float(r["base_cosine"]) for r in rows] == pytest.approx([0.4, 0.5])
+    assert [float(r["tuned_token_f1"]) for r in rows] == pytest.approx([0.4, 0.1])
+    assert merge_replicates([first]) is first
+
+
+def test_a_training_seed_reaches_the_run_and_its_fine_tune() -> None:
+    flags = split_flags(7, ["--epochs", "1"], train_seed=99)
+    assert flags[flags.index("--train-seed") + 1] == "99" and flags[-2:] == ["--epochs", "1"]
+    assert "--train-seed" not in split_flags(7, [])
+    assert json.loads(LocalRunOptions(train_seed=99).finetune_config())["seed"] == 99
+    assert "seed" not in json.loads(LocalRunOptions().finetune_config())
+
+
 def test_the_stratified_interval_resamples_each_split_within_itself() -> None:
     # Two splits with no spread inside: every resample has the same mean, whatever the split sizes.
     low, high = stratified_interval([np.full(10, 0.1), np.full(30, -0.1)])
@@ -170,4 +197,11 @@ def test_the_stratified_interval_resamples_each_split_within_itself() -> None:
 def test_the_benchmark_refuses_split_seeds_it_cannot_pool_before_it_runs_anything(seeds: str) -> None:
     with pytest.raises(SystemExit) as stopped:
         bench_quality_main(["--seeds", seeds, "--out", "/nonexistent/never-written"])
+    assert stopped.value.code == 2
+
+
+@pytest.mark.parametrize("seeds", ["5,5", "-3", "x"])
+def test_the_benchmark_refuses_bad_training_seeds_before_it_runs_anything(seeds: str) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        bench_quality_main(["--train-seeds", seeds, "--out", "/nonexistent/never-written"])
     assert stopped.value.code == 2

@@ -15,11 +15,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from doc2slm_cli.progress import Phases
 from doc2slm_cli.shutdown import Stopped
 from doc2slm_cli.step_watch import StepWatch
+
+if TYPE_CHECKING:
+    from doc2slm_pipelines.local import LocalRunOptions
 
 DEFAULT_DOCS = Path("examples/docs")
 CORPUS_SCRIPT = Path("examples/make_corpus.py")
@@ -60,6 +63,9 @@ def register(subparsers: Any) -> None:
                              "local student); 0 = the trainer's default (2e-4)")
     parser.add_argument("--max-length", type=int, default=d.max_length,
                         help=f"training sequence length in tokens (default {d.max_length})")
+    parser.add_argument("--train-seed", type=int, default=None,
+                        help="seed of the fine-tune's data order, LoRA init and dropout (default: the trainer's, "
+                             "1234); another seed on the same pairs measures how much a result owes to chance")
     parser.add_argument("--max-eval-questions", type=int, default=d.max_eval_questions,
                         help=f"questions answered by base and tuned model (default {d.max_eval_questions})")
     parser.add_argument("--max-new-tokens", type=int, default=d.max_new_tokens,
@@ -91,6 +97,21 @@ def allow_run_paths(docs: str, out: Path) -> None:
     os.environ[uri_access.ENV_NAME] = ",".join([current, *named])
 
 
+def run_options(args: argparse.Namespace) -> LocalRunOptions:
+    """The run's knobs from its flags."""
+    from doc2slm_pipelines.local import LocalRunOptions
+    from doc2slm_pipelines.submit import parse_parameters
+
+    return LocalRunOptions(
+        max_chunks=args.max_chunks, pairs_per_chunk=args.pairs_per_chunk,
+        questions_per_answer=args.questions_per_answer, generation_mode=args.generation_mode,
+        epochs=args.epochs, max_steps=args.max_steps, learning_rate=args.learning_rate, max_length=args.max_length,
+        train_seed=args.train_seed,
+        max_eval_questions=args.max_eval_questions, max_new_tokens=args.max_new_tokens,
+        teacher_base_url=args.teacher_base_url, teacher_model=args.teacher_model, base_model=args.base_model,
+        serving_port=args.serving_port, extra=parse_parameters(args.set))
+
+
 def run_command(args: argparse.Namespace) -> int:
     from doc2slm_common import storage
     from doc2slm_common.config import ConfigError
@@ -98,7 +119,6 @@ def run_command(args: argparse.Namespace) -> int:
     from doc2slm_pipelines.engine_choice import use_local_engine
     from doc2slm_pipelines.kfp_log import StepFailed
     from doc2slm_pipelines.local import (
-        LocalRunOptions,
         ask_served_model,
         ensure_example_corpus,
         first_question,
@@ -108,7 +128,6 @@ def run_command(args: argparse.Namespace) -> int:
     )
     from doc2slm_pipelines.local_stack import TEACHER_MODEL, LocalStack
     from doc2slm_pipelines.run_plan import plan_run
-    from doc2slm_pipelines.submit import parse_parameters
     from doc2slm_pipelines.summary import format_summary, load_summary
 
     phases = Phases(total=5)
@@ -124,14 +143,7 @@ def run_command(args: argparse.Namespace) -> int:
     allow_run_paths(args.docs, out)
     phases.note(f"engine: {use_local_engine()} (DOC2SLM_ENGINE; the local teacher, the answers, the served model)")
     use_local_teacher = not args.teacher_base_url
-    options = LocalRunOptions(
-        max_chunks=args.max_chunks, pairs_per_chunk=args.pairs_per_chunk,
-        questions_per_answer=args.questions_per_answer, generation_mode=args.generation_mode,
-        epochs=args.epochs, max_steps=args.max_steps, learning_rate=args.learning_rate,
-        max_length=args.max_length,
-        max_eval_questions=args.max_eval_questions, max_new_tokens=args.max_new_tokens,
-        teacher_base_url=args.teacher_base_url, teacher_model=args.teacher_model, base_model=args.base_model,
-        serving_port=args.serving_port, extra=parse_parameters(args.set))
+    options = run_options(args)
     logs = out / "logs"
     try:
         with LocalStack(log_dir=logs, ports=ports, start_teacher=use_local_teacher, teacher_port=args.teacher_port,
