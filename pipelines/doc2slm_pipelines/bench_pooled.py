@@ -119,3 +119,13 @@ def pooled_sets(runs: dict[int, list[Path]]) -> dict[str, Any]:
             "seen": pooled_figures(generated, "eval_seen"),
             "human_questions": {name: pooled_figures(people, name)
                                 for name in ("faq_heldout_docs", "faq_trained_docs")}}
+
+
+def per_train_seed(runs: dict[int, list[Path]], train_seeds: list[str]) -> dict[str, float | None]:
+    """What chance alone moves: the pooled held-out-question difference of each training seed on its own
+    (each split's runs are in the order of train_seeds)."""
+    figures = {}
+    for index, train_seed in enumerate(train_seeds):
+        alone = pooled_sets({seed: [outs[index]] for seed, outs in runs.items()})["heldout_questions"]
+        figures[train_seed] = alone["cosine_difference"] if alone else None
+    return figures

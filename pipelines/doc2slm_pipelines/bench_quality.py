@@ -13,11 +13,10 @@ Data Import/Export; 166 pages), then reads what the run wrote and prints:
   (`doc2slm evaluate`), split into those whose document was trained on and those held out.
 It does this on several splits (--seeds; split_seed draws the chunks, the held-out document and the
 held-out questions), writes each split's figures under OUT/split-SEED/, and judges the issue's targets on
-the figures pooled over the splits (bench_pooled.py says why one split is not enough). With --train-seeds
-each split is also fine-tuned once per seed, because another training seed on the same pairs moves a split's
-figures about as much as the changes compared here. The runs share their teacher replies. Not a timed test:
-one run takes 13-15 minutes on 2 cores with the teacher replies cached. The baseline is the base model,
-answering the same questions in the same run.
+the figures pooled over the splits (bench_pooled.py says why one split is not enough, and why
+--train-seeds fine-tunes each split once per seed). The runs share their teacher replies. Not a timed test:
+one run takes 13-15 minutes on 2 cores, teacher replies cached. The baseline is the base model, answering
+the same questions in the same run.
 """
 
 from __future__ import annotations
@@ -34,7 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from doc2slm_pipelines.bench_pooled import pooled_sets
+from doc2slm_pipelines.bench_pooled import per_train_seed, pooled_sets
 from doc2slm_pipelines.steps.qagen import TEACHER_CACHE_DIR
 
 GATE_REFUSED_EXIT = 3
@@ -263,8 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reuse", action="store_true", help="report on the existing runs in --out, do not run")
     parser.add_argument("run_flags", nargs="*", help="extra `doc2slm run` flags after --")
     args = parser.parse_args(argv)
-    seeds = seed_list(parser, "--seeds", args.seeds)
-    if not seeds:
+    if not (seeds := seed_list(parser, "--seeds", args.seeds)):
         parser.error(f"--seeds needs at least one seed, got {args.seeds!r}")
     train_seeds: list[int | None] = [*seed_list(parser, "--train-seeds", args.train_seeds)] or [None]
     if subprocess.run(["bash", "scripts/fetch_manuals.sh", str(args.manuals), "quality"]).returncode != 0:
@@ -287,11 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         summary["runs"][name] = measure_run(out, args.manuals, flags, plain_text, started)
     summary["pooled"] = pooled_sets(runs)
     if len(train_seeds) > 1:
-        # What chance alone moves: the headline figure of each training seed on its own.
-        summary["pooled"]["per_train_seed"] = {
-            str(train_seed): (pooled_sets({seed: [outs[index]] for seed, outs in runs.items()})
-                              ["heldout_questions"] or {}).get("cosine_difference")
-            for index, train_seed in enumerate(train_seeds)}
+        summary["pooled"]["per_train_seed"] = per_train_seed(runs, [str(s) for s in train_seeds])
     summary["checks"] = verdicts(summary["pooled"]["heldout_questions"], summary["pooled"]["heldout_docs"])
     (args.out / "bench_quality.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary, indent=2))
@@ -300,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: held-out questions n={figures.get('n')} tuned - base "
               f"{figures.get('cosine_difference', float('nan')):+.3f} {figures.get('cosine_difference_ci95')}")
     for train_seed, difference in summary["pooled"].get("per_train_seed", {}).items():
-        print(f"training seed {train_seed} alone, pooled over the splits: held-out questions {difference:+.3f}")
+        print(f"training seed {train_seed} alone, pooled: held-out questions {difference}")
     print(f"pooled over {len(seeds)} split(s) x {len(train_seeds)} training run(s) each:")
     for name, ok in summary["checks"]:
         print(f"{'PASS' if ok else 'FAIL'}  {name}")
