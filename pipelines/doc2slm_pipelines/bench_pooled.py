@@ -89,7 +89,8 @@ def pooled_figures(reports: dict[int, dict[str, Rows]], set_name: str) -> dict[s
 
 def merge_replicates(replicates: list[dict[str, Rows]]) -> dict[str, Rows]:
     """One split's reports from several training runs on the same pairs -> one report: each question asked in
-    every run once, its tuned scores averaged over the runs (its base scores are the same in all)."""
+    every run once, its tuned scores averaged over the runs (its base scores are the same in all). The rows'
+    other tuned columns (answer, bucket) are the first run's; the pooling reads only the scores."""
     if len(replicates) == 1:
         return replicates[0]
     merged: dict[str, Rows] = {}
@@ -106,26 +107,29 @@ def merge_replicates(replicates: list[dict[str, Rows]]) -> dict[str, Rows]:
     return merged
 
 
-def pooled_sets(runs: dict[int, list[Path]]) -> dict[str, Any]:
+def pooled_sets(runs: dict[int, list[Path]], train_seeds: list[str] | None = None) -> dict[str, Any]:
     """Every set bench-quality reports, pooled over the splits (split seed -> its runs' output directories,
-    one per training seed)."""
-    def reports(subdir: str) -> dict[int, dict[str, Rows]]:
-        return {seed: merge_replicates([read_sets(out / subdir / "pairs.csv") for out in outs])
-                for seed, outs in runs.items()}
+    one per training seed, in the order of train_seeds). With several training seeds, also what chance alone
+    moves: each seed's own pooled held-out-question difference ("per_train_seed")."""
+    def reports(subdir: str) -> dict[int, list[dict[str, Rows]]]:
+        return {seed: [read_sets(out / subdir / "pairs.csv") for out in outs] for seed, outs in runs.items()}
 
-    generated, people = reports("report"), reports("human/report")
-    return {"heldout_questions": pooled_figures(generated, "eval_heldout_questions"),
-            "heldout_docs": pooled_figures(generated, "eval_heldout_docs"),
-            "seen": pooled_figures(generated, "eval_seen"),
-            "human_questions": {name: pooled_figures(people, name)
-                                for name in ("faq_heldout_docs", "faq_trained_docs")}}
+    generated, people = reports("report"), reports("human/report")  # each file read once
+    merged = {seed: merge_replicates(sets) for seed, sets in generated.items()}
+    merged_people = {seed: merge_replicates(sets) for seed, sets in people.items()}
+    pooled: dict[str, Any] = {
+        "heldout_questions": pooled_figures(merged, "eval_heldout_questions"),
+        "heldout_docs": pooled_figures(merged, "eval_heldout_docs"),
+        "seen": pooled_figures(merged, "eval_seen"),
+        "human_questions": {name: pooled_figures(merged_people, name)
+                            for name in ("faq_heldout_docs", "faq_trained_docs")}}
+    if train_seeds and len(train_seeds) > 1:
+        pooled["per_train_seed"] = {
+            train_seed: _mean_difference([sets[index] for sets in generated.values()], "eval_heldout_questions")
+            for index, train_seed in enumerate(train_seeds)}
+    return pooled
 
 
-def per_train_seed(runs: dict[int, list[Path]], train_seeds: list[str]) -> dict[str, float | None]:
-    """What chance alone moves: the pooled held-out-question difference of each training seed on its own
-    (each split's runs are in the order of train_seeds)."""
-    figures = {}
-    for index, train_seed in enumerate(train_seeds):
-        alone = pooled_sets({seed: [outs[index]] for seed, outs in runs.items()})["heldout_questions"]
-        figures[train_seed] = alone["cosine_difference"] if alone else None
-    return figures
+def _mean_difference(reports: list[dict[str, Rows]], set_name: str) -> float | None:
+    rows = [row for sets in reports for row in sets.get(set_name, [])]
+    return float((_column(rows, "tuned_cosine") - _column(rows, "base_cosine")).mean()) if rows else None

@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from doc2slm_pipelines.bench_pooled import per_train_seed, pooled_sets
+from doc2slm_pipelines.bench_pooled import pooled_sets
 from doc2slm_pipelines.steps.qagen import TEACHER_CACHE_DIR
 
 GATE_REFUSED_EXIT = 3
@@ -283,9 +283,7 @@ def main(argv: list[str] | None = None) -> int:
                 return code
         runs.setdefault(seed, []).append(out)
         summary["runs"][name] = measure_run(out, args.manuals, flags, plain_text, started)
-    summary["pooled"] = pooled_sets(runs)
-    if len(train_seeds) > 1:
-        summary["pooled"]["per_train_seed"] = per_train_seed(runs, [str(s) for s in train_seeds])
+    summary["pooled"] = pooled_sets(runs, [str(s) for s in train_seeds])
     summary["checks"] = verdicts(summary["pooled"]["heldout_questions"], summary["pooled"]["heldout_docs"])
     (args.out / "bench_quality.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary, indent=2))

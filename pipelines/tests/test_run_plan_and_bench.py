@@ -13,7 +13,6 @@ from doc2slm_cli.step_watch import StepWatch
 from doc2slm_pipelines.bench_engines import spread
 from doc2slm_pipelines.bench_pooled import (
     merge_replicates,
-    per_train_seed,
     pooled_figures,
     pooled_sets,
     read_sets,
@@ -189,10 +188,11 @@ def test_each_training_seed_alone_is_pooled_over_the_splits(tmp_path: Path) -> N
     for seed, (gain_a, gain_b) in {0: (0.1, 0.0), 7: (0.3, 0.2)}.items():
         runs[seed] = [_write_report(tmp_path / f"{seed}-{t}" / "report" / "pairs.csv", [0.5] * 4,
                                     [0.5 + gain] * 4).parent.parent for t, gain in (("a", gain_a), ("b", gain_b))]
-    figures = per_train_seed(runs, ["a", "b"])
-    assert figures == {"a": pytest.approx(0.2), "b": pytest.approx(0.1)}
-    both = pooled_sets(runs)["heldout_questions"]
+    pooled = pooled_sets(runs, ["a", "b"])
+    assert pooled["per_train_seed"] == {"a": pytest.approx(0.2), "b": pytest.approx(0.1)}
+    both = pooled["heldout_questions"]
     assert both is not None and both["cosine_difference"] == pytest.approx(0.15) and both["n"] == 8
+    assert "per_train_seed" not in pooled_sets(runs)
 
 
 def test_a_training_seed_reaches_the_run_and_its_fine_tune() -> None:

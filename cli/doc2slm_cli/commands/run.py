@@ -31,6 +31,7 @@ KFP_LOG = "kfp.log"
 
 
 def register(subparsers: Any) -> None:
+    from doc2slm_pipelines.finetune.config import FinetuneConfig
     from doc2slm_pipelines.local import LocalRunOptions
 
     d = LocalRunOptions()
@@ -65,7 +66,8 @@ def register(subparsers: Any) -> None:
                         help=f"training sequence length in tokens (default {d.max_length})")
     parser.add_argument("--train-seed", type=int, default=None,
                         help="seed of the fine-tune's data order, LoRA init and dropout (default: the trainer's, "
-                             "1234); another seed on the same pairs measures how much a result owes to chance")
+                             f"{FinetuneConfig.seed}); another seed on the same pairs measures how much a result "
+                             "owes to chance")
     parser.add_argument("--max-eval-questions", type=int, default=d.max_eval_questions,
                         help=f"questions answered by base and tuned model (default {d.max_eval_questions})")
     parser.add_argument("--max-new-tokens", type=int, default=d.max_new_tokens,
