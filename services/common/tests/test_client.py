@@ -47,7 +47,9 @@ def test_every_call_carries_a_deadline() -> None:
     running = serve(servicer)
     try:
         call(f"127.0.0.1:{running.port}", retries=0)
-        assert servicer.remaining[0] is not None and 0 < servicer.remaining[0] <= 20
+        # gRPC core may round the grpc-timeout header up when it encodes it (CI saw 20.099 s), so the server
+        # can see a little more than the 20 s asked; what matters is a bound near it, never none.
+        assert servicer.remaining[0] is not None and 19 < servicer.remaining[0] <= 20.2
     finally:
         running.stop(0)
 
