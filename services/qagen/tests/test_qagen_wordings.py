@@ -68,6 +68,30 @@ def test_questions_and_cross_references_are_never_offered_as_answers() -> None:
         "Commercial programs may be packaged for Debian as long as their licence allows redistribution."]
 
 
+def test_a_heading_or_command_paragraph_is_never_glued_to_the_sentence_after_it() -> None:
+    """Seen on the R Data manual and the Debian FAQ: "2.1 Variations on read.table The function read.table
+    is ..." and "dpkg --search foo This searches for foo ..." were answers, and the tuned model learnt to
+    open answers with section numbers."""
+    chunk = ("2.1 Variations on read.table\n\nThe function read.table is the most convenient way to read in a "
+             "rectangular grid of data.\n\ndpkg --search foo\n\nThis command searches for foo in the list of "
+             "installed packages and prints their names.\n\n9.1.1 aptitude\n\naptitude is the recommended package "
+             "manager for Debian systems.\n\nA sentence broken by a page boundary in\n\n"
+             "the middle still reads as one sentence here.")
+    assert prompts.split_sentences(chunk) == [
+        "2.1 Variations on read.table",
+        "The function read.table is the most convenient way to read in a rectangular grid of data.",
+        "dpkg --search foo",
+        "This command searches for foo in the list of installed packages and prints their names.",
+        "9.1.1 aptitude",
+        "aptitude is the recommended package manager for Debian systems.",
+        "A sentence broken by a page boundary in the middle still reads as one sentence here."]
+    assert prompts.answer_candidates(chunk, 4) == [
+        "The function read.table is the most convenient way to read in a rectangular grid of data.",
+        "This command searches for foo in the list of installed packages and prints their names.",
+        "aptitude is the recommended package manager for Debian systems.",
+        "A sentence broken by a page boundary in the middle still reads as one sentence here."]
+
+
 def test_sentences_that_stand_on_their_own_are_offered_before_those_that_lean_on_an_earlier_one() -> None:
     """Seen on the R Data manual: "It does not require the WWW, however; info can be run from a plain text
     console." was an answer, and no question written from it alone can name what "it" is."""
