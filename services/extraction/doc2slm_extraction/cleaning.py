@@ -46,9 +46,13 @@ def _line_key(line: str) -> str:
     return _DIGITS.sub("#", line.lower())
 
 
-def _edge_keys(lines: list[str]) -> set[str]:
+def _edge_lines(lines: list[str]) -> list[str]:
     content = [line for line in lines if line]
-    return {_line_key(line) for line in content[:EDGE_LINES] + content[-EDGE_LINES:]}
+    return content[:EDGE_LINES] + content[-EDGE_LINES:]
+
+
+def _edge_keys(lines: list[str]) -> set[str]:
+    return {_line_key(line) for line in _edge_lines(lines)}
 
 
 # A line at the edge of pages this close to each other, on at least LOCAL_RUN pages in a chain, is a running
@@ -72,16 +76,40 @@ def _has_local_run(key: str, positions: list[int]) -> bool:
     return False
 
 
+# A running header that names the current section changes every page or two, so its whole line never
+# repeats: "CHAPTER 1. DEFINITIONS AND OVERVIEW 1.3. OK, NOW I KNOW WHAT DEBIAN IS..." (the Debian FAQ,
+# DocBook/dblatex; 45 of its 505 chunks carried one, and answers were taken from them). Such a line is in
+# capitals, and its first words repeat at page edges. Only capital lines count, because the first two words
+# of body lines ("The following ...") repeat at page edges too.
+SHOUTED_PREFIX_WORDS = 2
+
+
+def _shouted_prefix(line: str) -> str | None:
+    letters = [c for c in line if c.isalpha()]
+    if len(line.split()) <= SHOUTED_PREFIX_WORDS or len(letters) < LOCAL_MIN_CHARS:
+        return None
+    if sum(c.isupper() for c in letters) < 0.8 * len(letters):
+        return None
+    return " ".join(_line_key(line).split()[:SHOUTED_PREFIX_WORDS])
+
+
+def _repeated(seen_at: dict[str, list[int]], needed: int) -> set[str]:
+    return {key for key, positions in seen_at.items() if len(positions) >= needed or _has_local_run(key, positions)}
+
+
 def remove_running_lines(pages: list[list[str]]) -> tuple[list[list[str]], int]:
     """Drop headers, footers and page numbers; returns the pages and the characters removed."""
     with_text = [lines for lines in pages if any(lines)]
     seen_at: dict[str, list[int]] = {}
+    prefix_seen_at: dict[str, list[int]] = {}
     for position, lines in enumerate(with_text):
         for key in _edge_keys(lines):
             seen_at.setdefault(key, []).append(position)
+        for prefix in {_shouted_prefix(line) for line in _edge_lines(lines)} - {None}:
+            prefix_seen_at.setdefault(str(prefix), []).append(position)
     needed = 2 if len(with_text) <= 3 else max(3, math.ceil(0.4 * len(with_text)))
-    repeated = {key for key, positions in seen_at.items()
-                if len(positions) >= needed or _has_local_run(key, positions)}
+    repeated = _repeated(seen_at, needed)
+    repeated_prefixes = _repeated(prefix_seen_at, max(3, needed))
     removed = 0
     cleaned_pages = []
     for lines in pages:
@@ -90,7 +118,8 @@ def remove_running_lines(pages: list[list[str]]) -> tuple[list[list[str]], int]:
         kept = []
         for index, line in enumerate(lines):
             key = _line_key(line) if index in edges else ""
-            if index in edges and (key in repeated or _PAGE_NUMBER.match(key)):
+            if index in edges and (key in repeated or _PAGE_NUMBER.match(key)
+                                   or _shouted_prefix(line) in repeated_prefixes):
                 removed += len(line)
                 continue
             kept.append(line)

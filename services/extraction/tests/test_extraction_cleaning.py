@@ -73,3 +73,22 @@ def test_token_estimate_is_additive_over_whitespace_and_counts_digits() -> None:
     assert count_tokens("the pump 2024") == count_tokens("the") + count_tokens("pump") + count_tokens("2024")
     assert count_tokens("Насос") == 5
     assert count_tokens("") == 0
+
+
+def test_capital_running_headers_that_name_each_section_are_removed() -> None:
+    # As in the Debian FAQ (DocBook/dblatex): "CHAPTER 4. COMPATIBILITY ISSUES 4.2. WHAT KERNELS DOES
+    # DEBIAN..." tops each page, its section part changing every page or two, so the whole line never repeats.
+    sections = ["WHAT KERNELS DOES DEBIAN...", "CAN I USE DEBIAN PACKAGES...", "HOW CAN I INSTALL A...",
+                "WHERE CAN I GET MORE ...", "ARE THERE ANY ON-LINE..."]
+    parts = ["intake", "outlet", "bearing", "gasket", "impeller", "shaft", "filter", "relief", "drain", "motor"]
+    pages = []
+    for number, part in enumerate(parts, start=1):
+        header = f"CHAPTER {number // 4 + 1}. COMPATIBILITY ISSUES {number // 4 + 1}.{number}. {sections[number % 5]}"
+        body = [f"The following check keeps the {part} clean.", f"Replace the {part} when it leaks."]
+        pages.append([header, *body, str(number)])
+    # A warning in capitals at the top of two pages, and body lines whose first words repeat, are content.
+    pages[2].insert(1, "WARNING: DISCONNECT THE POWER FIRST.")
+    pages[7].insert(1, "WARNING: DISCONNECT THE POWER FIRST.")
+    cleaned, removed = remove_running_lines(pages)
+    assert cleaned == [page[1:-1] for page in pages]
+    assert removed == sum(len(page[0]) + len(page[-1]) for page in pages)
