@@ -14,7 +14,7 @@ import json
 import re
 from enum import StrEnum
 
-PROMPT_REVISION = "11"
+PROMPT_REVISION = "12"
 DOC_OPEN = "<document>"
 DOC_CLOSE = "</document>"
 
@@ -226,11 +226,15 @@ _WORD = re.compile(r"^[(\"'“‘]*[A-Za-z][A-Za-z'’-]*[.,;:!?)\"'”’]*$")
 
 def _reads_as_prose(sentence: str) -> bool:
     """Not a contents line ("45 9.1 What is a bug? . . . . 45", seen as an answer when a contents page
-    reached the teacher) and not code ("R> a <- sqrt(2) R> a * a == 2 [1] FALSE", seen on the R FAQ): at
-    least 70% of its tokens are plain words."""
+    reached the teacher), not code ("R> a <- sqrt(2) R> a * a == 2 [1] FALSE", seen on the R FAQ): at
+    least 70% of its tokens are plain words; and not a heading cut short in capitals ("ARE THERE ANY ON-LINE
+    RESOURCES ...", a running header of the Debian FAQ that reached an answer)."""
     tokens = sentence.split()
     words = sum(bool(_WORD.match(token)) for token in tokens)
-    return not _LEADER_DOTS.search(sentence) and words >= 0.7 * len(tokens)
+    letters = [c for c in sentence if c.isalpha()]
+    shouted = sum(c.isupper() for c in letters) > 0.6 * len(letters)
+    cut_short = sentence.endswith(("...", "…"))
+    return not (_LEADER_DOTS.search(sentence) or shouted or cut_short) and words >= 0.7 * len(tokens)
 
 
 # "See Section 3.3 [...], page 12, for further details." / "For more information ..., see ...": a pointer

@@ -137,6 +137,14 @@ def test_a_view_setting_outside_the_known_views_is_refused() -> None:
         QAGenSettings(qa_views="poem")
 
 
+def test_headings_in_capitals_or_cut_short_are_never_offered_as_answers() -> None:
+    chunk = ("ARE THERE ANY ON-LINE RESOURCES FOR DEBIAN USERS OF ALL KINDS... Users should post non-Debian "
+             "questions to one of the Linux USENET groups. The GNU hello program prints a greeting in many "
+             "languages and is often used as an example of...")
+    assert prompts.answer_candidates(chunk, 3) == [
+        "Users should post non-Debian questions to one of the Linux USENET groups."]
+
+
 def test_code_is_never_offered_as_an_answer() -> None:
     chunk = ("For example R> a <- sqrt(2) R> a * a == 2 [1] FALSE R> a * a - 2 [1] 4.440892e-16. "
              "The function all.equal() compares two objects using a numeric tolerance of about 1.5e-8.")
