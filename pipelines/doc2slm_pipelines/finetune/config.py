@@ -51,6 +51,10 @@ class FinetuneConfig:
         "so with many pairs per chunk the share reached is lower (the training card's chunk_examples). 0 "
         "disables; must be < 1.",
         default=0.25)
+    neftune_alpha: float = _help(
+        "Uniform noise on the input embeddings while training, of half-width alpha / sqrt(tokens x width) "
+        "(NEFTune, Jain et al. 2023; 5 is the paper's usual value); 0 disables. Never applied when answering.",
+        default=0.0)
     eval_every: int = _help("Judge the validation slice every N optimizer steps; 0: once per epoch.",
                             default=0)
     validation_metric: str = _help(
@@ -93,6 +97,7 @@ class FinetuneConfig:
             ("grad_accumulation", self.grad_accumulation >= 1, ">= 1"),
             ("checkpoint_every", self.checkpoint_every >= 0, ">= 0"),
             ("mix_chunks_share", 0.0 <= self.mix_chunks_share < 1.0, "in [0, 1)"),
+            ("neftune_alpha", 0.0 <= self.neftune_alpha <= 100.0, "in [0, 100]"),
             ("eval_every", self.eval_every >= 0, ">= 0"),
             ("validation_metric", self.validation_metric in ("auto", "answer_similarity", "answer_f1", "loss"),
              "one of auto, answer_similarity, answer_f1, loss"),

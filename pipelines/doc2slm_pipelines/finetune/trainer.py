@@ -22,6 +22,7 @@ from .checkpoint import TrainingProgress, apply_checkpoint, load_latest, rng_sta
 from .config import FinetuneConfig
 from .distributed import SINGLE_PROCESS, Ranks, from_main, gather_objects, sum_across, wrap_data_parallel
 from .model import PreparedModel
+from .noise import embedding_noise
 from .validation import BestWeights, ValidationSlice, evaluation_steps, loss_at
 
 log = logging.getLogger(__name__)
@@ -148,45 +149,47 @@ def train(prepared: PreparedModel, stream: BatchStream, config: FinetuneConfig, 
         progress.base_validation_value = from_main(
             validation.judge.score(prepared.model) if validation.judge is not None else None, ranks)
     session_tokens, session_start = 0, time.perf_counter()
-    for step in range(progress.step, total_steps):
-        started = time.perf_counter()
-        loss, real_tokens, label_tokens = train_step(prepared, stream, step, config.grad_accumulation,
-                                                     ranks=ranks, module=module)
-        # Gradients are already the same on every rank (DDP), so each clips and steps identically.
-        torch.nn.utils.clip_grad_norm_(trainable, MAX_GRAD_NORM)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
-        loss_value = float(sum_across(loss, ranks).item())
-        if not math.isfinite(loss_value):
-            raise FloatingPointError(f"training loss became {loss_value} at step {step + 1}; lower "
-                                     "learning_rate or check the data")
-        progress.step = step + 1
-        progress.tokens_seen += real_tokens
-        progress.label_tokens_seen += label_tokens
-        progress.train_seconds += time.perf_counter() - started
-        session_tokens += real_tokens
-        progress.loss_curve.append([progress.step, round(loss_value, 5)])
-        if progress.step % config.log_every == 0 or progress.step == total_steps:
-            log.info("step %d/%d loss %.4f lr %.2e", progress.step, total_steps, loss_value,
-                     scheduler.get_last_lr()[0])
-        if on_step is not None:
-            on_step(progress.step, total_steps, loss_value)
-        stop = False
-        if validation is not None and progress.step in checks:
-            # One rank judges (the weights are the same on all); the others take its figure.
-            value, loss = from_main(judge_validation(prepared, validation) if ranks.is_main else None, ranks)
-            progress.validation_loss_curve.append([progress.step, round(loss, 5)])
-            stop = best.record(progress.step, value, prepared.model)
-        if stop:
-            break
-        if (output_uri and config.checkpoint_every and progress.step % config.checkpoint_every == 0
-                and progress.step < total_steps):
-            # Each rank's RNG (its dropout stream) goes into the checkpoint, so a resume is exact per rank.
-            states = gather_objects(rng_state(), ranks) if ranks.distributed else None
-            if ranks.is_main:
-                save_checkpoint(output_uri, prepared.model, optimizer, scheduler, progress, fingerprint,
-                                rng_by_rank=states, best_trainable=best.state)
+    # Removed when the loop ends, so the validation judge (eval mode) and every later answer see clean inputs.
+    with embedding_noise(prepared.model, config.neftune_alpha):
+        for step in range(progress.step, total_steps):
+            started = time.perf_counter()
+            loss, real_tokens, label_tokens = train_step(prepared, stream, step, config.grad_accumulation,
+                                                         ranks=ranks, module=module)
+            # Gradients are already the same on every rank (DDP), so each clips and steps identically.
+            torch.nn.utils.clip_grad_norm_(trainable, MAX_GRAD_NORM)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            loss_value = float(sum_across(loss, ranks).item())
+            if not math.isfinite(loss_value):
+                raise FloatingPointError(f"training loss became {loss_value} at step {step + 1}; lower "
+                                         "learning_rate or check the data")
+            progress.step = step + 1
+            progress.tokens_seen += real_tokens
+            progress.label_tokens_seen += label_tokens
+            progress.train_seconds += time.perf_counter() - started
+            session_tokens += real_tokens
+            progress.loss_curve.append([progress.step, round(loss_value, 5)])
+            if progress.step % config.log_every == 0 or progress.step == total_steps:
+                log.info("step %d/%d loss %.4f lr %.2e", progress.step, total_steps, loss_value,
+                         scheduler.get_last_lr()[0])
+            if on_step is not None:
+                on_step(progress.step, total_steps, loss_value)
+            stop = False
+            if validation is not None and progress.step in checks:
+                # One rank judges (the weights are the same on all); the others take its figure.
+                value, loss = from_main(judge_validation(prepared, validation) if ranks.is_main else None, ranks)
+                progress.validation_loss_curve.append([progress.step, round(loss, 5)])
+                stop = best.record(progress.step, value, prepared.model)
+            if stop:
+                break
+            if (output_uri and config.checkpoint_every and progress.step % config.checkpoint_every == 0
+                    and progress.step < total_steps):
+                # Each rank's RNG (its dropout stream) goes into the checkpoint, so a resume is exact per rank.
+                states = gather_objects(rng_state(), ranks) if ranks.distributed else None
+                if ranks.is_main:
+                    save_checkpoint(output_uri, prepared.model, optimizer, scheduler, progress, fingerprint,
+                                    rng_by_rank=states, best_trainable=best.state)
     elapsed = time.perf_counter() - session_start
     best.restore(prepared.model)
     eval_loss = loss_at(progress, progress.best_step)
