@@ -1,7 +1,8 @@
 """Noise on the input embeddings while training (NEFTune, Jain et al. 2023).
 
 Each training forward adds uniform noise in [-s, s] to the token embeddings, s = alpha / sqrt(L * d) for
-rows of L tokens of width d, as the paper does. It is a regulariser: the model cannot lean on the exact
+rows of L tokens of width d, as the paper does (L counts a packed row's padding too, as transformers' own
+NEFTune counts its padded rows). It is a regulariser: the model cannot lean on the exact
 embedding of each word of the training questions, which is what a reworded question takes away too.
 Evaluation, validation and serving never see it: the hook acts only in training mode and is removed when
 training ends.

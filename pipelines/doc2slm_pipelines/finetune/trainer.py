@@ -149,7 +149,8 @@ def train(prepared: PreparedModel, stream: BatchStream, config: FinetuneConfig, 
         progress.base_validation_value = from_main(
             validation.judge.score(prepared.model) if validation.judge is not None else None, ranks)
     session_tokens, session_start = 0, time.perf_counter()
-    # Removed when the loop ends, so the validation judge (eval mode) and every later answer see clean inputs.
+    # The noise acts in training mode only (the validation judge inside the loop answers in eval mode), and
+    # the hook is gone once the loop ends, so the answers after training see clean inputs.
     with embedding_noise(prepared.model, config.neftune_alpha):
         for step in range(progress.step, total_steps):
             started = time.perf_counter()
