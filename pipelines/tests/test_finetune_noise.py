@@ -1,16 +1,12 @@
-"""NEFTune noise on the input embeddings: only while training, bounded, gone afterwards, recorded in the card."""
+"""NEFTune noise on the input embeddings: only while training, bounded, gone afterwards (a fine-tune with it:
+test_finetune_train.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import torch
-from doc2slm_common.errors import InvalidInput
-from doc2slm_pipelines.finetune import FinetuneConfig, FinetuneInputs, finetune
 from doc2slm_pipelines.finetune.noise import embedding_noise, noise_scale
-from doc2slm_pipelines.finetune.synthetic import qa_records, write_jsonl
-from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM
 
 
@@ -37,24 +33,3 @@ def test_noise_is_bounded_drawn_only_in_training_mode_and_removed_afterwards(tin
     assert torch.equal(judged, clean) and torch.equal(after, clean)
     with embedding_noise(model, 0.0):
         assert torch.equal(_embeddings(model, ids), clean)
-
-
-def test_a_fine_tune_with_noise_learns_and_differs_from_one_without(tmp_path: Path, tiny_base_model: Path) -> None:
-    write_jsonl(tmp_path / "train.jsonl", qa_records(32))
-    cards, weights = {}, {}
-    for alpha in (0.0, 5.0):
-        out = tmp_path / f"adapter-{alpha:g}"
-        config = FinetuneConfig(max_steps=12, batch_size=4, max_length=64, learning_rate=3e-3, lora_rank=8,
-                                checkpoint_every=0, neftune_alpha=alpha).validate()
-        cards[alpha] = finetune(FinetuneInputs(str(tmp_path / "train.jsonl"), str(out), str(tiny_base_model)),
-                                config)
-        weights[alpha] = load_file(str(out / "adapter_model.safetensors"))
-    assert cards[5.0]["hyperparameters"]["neftune_alpha"] == 5.0
-    losses = [loss for _step, loss in cards[5.0]["loss_curve"]]
-    assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3 - 0.2
-    assert any(not torch.equal(weights[0.0][name], weights[5.0][name]) for name in weights[0.0])
-
-
-def test_a_negative_alpha_is_refused_by_name() -> None:
-    with pytest.raises(InvalidInput, match="neftune_alpha"):
-        FinetuneConfig(neftune_alpha=-1.0).validate()

@@ -11,6 +11,7 @@ from doc2slm_common.errors import InvalidInput, LimitExceeded
 from doc2slm_pipelines.finetune import FinetuneConfig, FinetuneInputs, finetune
 from doc2slm_pipelines.finetune.synthetic import qa_records, write_jsonl
 from peft import PeftModel
+from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 
@@ -78,6 +79,19 @@ def test_rerun_with_same_inputs_reuses_the_adapter(workdir: Path, trained: tuple
     assert (out / "adapter_model.safetensors").stat().st_mtime_ns == stamp
 
 
+def test_a_fine_tune_with_embedding_noise_learns_and_differs_from_one_without(
+        workdir: Path, trained: tuple[Path, dict]) -> None:
+    out = workdir / "adapter-neftune"
+    card = finetune(FinetuneInputs(str(workdir / "train.jsonl"), str(out), str(workdir / "tiny"),
+                                   eval_uri=str(workdir / "eval.jsonl")), small_config(neftune_alpha=5.0))
+    assert card["hyperparameters"]["neftune_alpha"] == 5.0
+    losses = [loss for _step, loss in card["loss_curve"]]
+    assert sum(losses[-4:]) / 4 < sum(losses[:4]) / 4 - 0.2
+    clean = load_file(str(trained[0] / "adapter_model.safetensors"))
+    noisy = load_file(str(out / "adapter_model.safetensors"))
+    assert any(not torch.equal(clean[name], noisy[name]) for name in clean)
+
+
 def test_4bit_path_runs_a_step_on_cpu_through_bitsandbytes(workdir: Path) -> None:
     card = finetune(FinetuneInputs(str(workdir / "train.jsonl"), str(workdir / "adapter4"),
                                    str(workdir / "tiny")), small_config(max_steps=1, force_4bit=True))
@@ -94,7 +108,7 @@ def test_memory_that_cannot_fit_is_refused_before_loading(workdir: Path) -> None
 
 
 @pytest.mark.parametrize(("field", "value"), [("lora_rank", 0), ("lora_dropout", 1.0), ("mix_chunks_share", 1.0),
-                                              ("device", "tpu"), ("max_length", 8)])
+                                              ("device", "tpu"), ("max_length", 8), ("neftune_alpha", -1.0)])
 def test_bad_settings_name_the_field(field: str, value: object) -> None:
     with pytest.raises(InvalidInput, match=field):
         FinetuneConfig(**{field: value}).validate()  # type: ignore[arg-type]
