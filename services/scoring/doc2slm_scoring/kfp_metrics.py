@@ -1,7 +1,8 @@
 """metrics.json as a flat dict of scalars, for the pipeline's evaluate step to log as KFP Metrics.
 
-KFP's Metrics artifact takes (name, number) pairs; names here are `<set>.<system>.<measure>` and
-`<set>.tuned_vs_base.<measure>`, so the run comparison view lines the same figure up across runs.
+KFP's Metrics artifact takes (name, number) pairs; names here are `<set>.<system>.<measure>`,
+`<set>.tuned_vs_base.<measure>` and, where both held-out sets were evaluated, `facts_beyond_register.*`, so
+the run comparison view lines the same figure up across runs.
 """
 
 from __future__ import annotations
@@ -45,4 +46,9 @@ def flatten_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
             flat[f"{prefix}_difference_ci95_low"] = float(comparison["difference_ci95"][0])
             flat[f"{prefix}_difference_ci95_high"] = float(comparison["difference_ci95"][1])
             flat[f"{prefix}_win_rate"] = float(comparison["win_rate"])
+    facts = metrics.get("facts_beyond_register")
+    if facts:
+        flat["facts_beyond_register.difference"] = float(facts["difference"])
+        flat["facts_beyond_register.difference_ci95_low"] = float(facts["difference_ci95"][0])
+        flat["facts_beyond_register.difference_ci95_high"] = float(facts["difference_ci95"][1])
     return flat

@@ -46,11 +46,19 @@ def bootstrap_mean_interval(
 ) -> tuple[float, float]:
     """Percentile bootstrap interval of the mean of `values`."""
     data = as_scores(values, "values")
+    check_resampling(samples, confidence)
+    return percentile_interval(bootstrap_means(data, samples, np.random.default_rng(seed)), confidence)
+
+
+def check_resampling(samples: int, confidence: float) -> None:
     if samples < 1:
         raise InvalidInput(f"bootstrap samples must be at least 1, got {samples}")
     if not 0.0 < confidence < 1.0:
         raise InvalidInput(f"confidence must be in (0, 1), got {confidence}")
-    rng = np.random.default_rng(seed)
+
+
+def bootstrap_means(data: np.ndarray, samples: int, rng: np.random.Generator) -> np.ndarray:
+    """The means of `samples` resamples (with replacement) of `data`."""
     n = data.size
     rows_per_block = max(1, _BOOTSTRAP_BLOCK_CELLS // n)
     means = np.empty(samples, dtype=np.float64)
@@ -58,8 +66,12 @@ def bootstrap_mean_interval(
         rows = min(rows_per_block, samples - start)
         indices = rng.integers(0, n, size=(rows, n))
         means[start : start + rows] = data[indices].mean(axis=1)
+    return means
+
+
+def percentile_interval(resampled: np.ndarray, confidence: float) -> tuple[float, float]:
     tail = (1.0 - confidence) / 2.0 * 100.0
-    low, high = np.percentile(means, [tail, 100.0 - tail])
+    low, high = np.percentile(resampled, [tail, 100.0 - tail])
     return float(low), float(high)
 
 

@@ -151,6 +151,36 @@ def test_flat_kfp_metrics_are_all_floats(report: ReportResult) -> None:
         report.metrics["sets"]["eval_heldout_questions"]["systems"]["tuned"]["cosine"]["mean"])
     assert "eval_heldout_questions.tuned_vs_base.cosine_win_rate" in flat
     assert "eval_seen.tuned_vs_base.rouge_l_mean_difference" in flat
+    assert flat["facts_beyond_register.difference"] == report.metrics["facts_beyond_register"]["difference"]
+
+
+def test_the_report_weighs_the_held_out_question_gain_against_an_untrained_document(report: ReportResult) -> None:
+    rows = list(csv.DictReader(io.StringIO(Path(report.files["pairs.csv"].removeprefix("file://")).read_text())))
+
+    def gain(set_name: str) -> float:
+        return float(np.mean([float(r["tuned_cosine"]) - float(r["base_cosine"]) for r in rows
+                              if r["set"] == set_name]))
+
+    facts = report.metrics["facts_beyond_register"]
+    assert facts["heldout_questions_n"] == 12 and facts["heldout_docs_n"] == 6
+    assert facts["heldout_questions_gain"] == pytest.approx(gain("eval_heldout_questions"), abs=1e-6)
+    assert facts["heldout_docs_gain"] == pytest.approx(gain("eval_heldout_docs"), abs=1e-6)
+    assert facts["difference"] == pytest.approx(facts["heldout_questions_gain"] - facts["heldout_docs_gain"])
+    assert facts["verdict"] == "too few questions"  # 6 questions on the held-out document
+    for name in ("report.md", "report.html"):
+        text = Path(report.files[name].removeprefix("file://")).read_text()
+        assert "Facts or register: on 6 questions about a document it never trained on" in text
+        assert "too few questions in one of the two sets to tell" in text
+
+
+def test_without_a_held_out_document_there_is_no_facts_or_register_figure(
+    tmp_path: Path, minilm: SentenceEncoder, facts: list[Fact], make_answers: AnswerFactory
+) -> None:
+    result = build_report(make_answers("eval_heldout_questions", facts), str(tmp_path), minilm.embed,
+                          embedding_model=minilm.model_name, bootstrap_samples=50)
+    assert result.metrics["facts_beyond_register"] is None
+    assert "Facts or register" not in Path(result.files["report.md"].removeprefix("file://")).read_text()
+    assert not any(name.startswith("facts_beyond_register") for name in flatten_metrics(result.metrics))
 
 
 @pytest.mark.parametrize(

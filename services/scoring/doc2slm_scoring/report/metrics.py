@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from doc2slm_scoring.report.facts_or_register import facts_beyond_register
 from doc2slm_scoring.report.records import SEEN, SYSTEMS, headline_set, set_role
 from doc2slm_scoring.report.scored import EMPTY_ANSWER_SCORE, ScoredRecord
 from doc2slm_scoring.similarity import Thresholds
@@ -81,4 +82,6 @@ def build_metrics(
         },
         "empty_answer_score": EMPTY_ANSWER_SCORE,
         "sets": sets,
+        # None unless both held-out sets were evaluated: how much of the gain an untrained document shares.
+        "facts_beyond_register": facts_beyond_register(scored_by_set, bootstrap_samples, seed),
     }

@@ -65,6 +65,9 @@ def render_html(
            "<h1>doc2slm evaluation report</h1>", '<div class="lead">']
     out += [f"<p>{escape(p)}</p>" for p in summary.headline_paragraphs(metrics)]
     out.append("</div>")
+    facts = summary.facts_paragraph(metrics)
+    if facts:
+        out.append(f"<p>{escape(facts)}</p>")
     seen = summary.seen_paragraph(metrics)
     if seen:
         out.append(f'<p class="seen">{escape(seen)}</p>')

@@ -50,6 +50,9 @@ def render_markdown(
     lines = ["# doc2slm evaluation report", ""]
     for paragraph in summary.headline_paragraphs(metrics):
         lines += [paragraph, ""]
+    facts = summary.facts_paragraph(metrics)
+    if facts:
+        lines += [facts, ""]
     seen = summary.seen_paragraph(metrics)
     if seen:
         lines += [f"> {seen}", ""]

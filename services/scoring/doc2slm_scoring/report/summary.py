@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from doc2slm_scoring.report import facts_or_register
 from doc2slm_scoring.report.records import HELDOUT_QUESTIONS, SEEN, SYSTEMS
 from doc2slm_scoring.statistics import MIN_QUESTIONS_FOR_VERDICT
 
@@ -78,6 +79,35 @@ def headline_paragraphs(metrics: Mapping[str, Any]) -> list[str]:
             f"questions): base {floor['base']:.3f}, tuned {floor['tuned']:.3f}. A mean near its floor says "
             "the answers are about the subject, not that they answer the question.")
     return paragraphs
+
+
+FACTS_PHRASES = {
+    facts_or_register.FACTS: "the interval is above 0, so the model learnt some of the facts, beyond the documents' "
+                             "register",
+    facts_or_register.REGISTER_ONLY: "the interval includes 0, so this run does not show that the model learnt the "
+                                     "facts themselves; its gain may be the documents' register",
+    facts_or_register.BELOW_REGISTER: "the untrained document gained more (the whole interval is below 0); no sign "
+                                      "that the facts were learnt",
+    facts_or_register.TOO_FEW: f"too few questions in one of the two sets to tell (fewer than "
+                               f"{MIN_QUESTIONS_FOR_VERDICT})",
+}
+
+
+def facts_paragraph(metrics: Mapping[str, Any]) -> str | None:
+    """What the held-out-question gain is made of; None where the run had no held-out document."""
+    comparison = metrics.get("facts_beyond_register")
+    if not comparison:
+        return None
+    return (
+        f"Facts or register: on {comparison['heldout_docs_n']} questions about a document it never trained on, the "
+        f"tuned model gains {comparison['heldout_docs_gain']:+.3f} mean cosine over the base model. That part "
+        f"is the documents' register (how they word answers), not their facts. On the "
+        f"{comparison['heldout_questions_n']} held-out questions about trained documents it gains "
+        f"{comparison['heldout_questions_gain']:+.3f}. The difference, {comparison['difference']:+.3f} (95% CI "
+        f"{ci(comparison['difference_ci95'])}), is what training on the facts added: "
+        f"{FACTS_PHRASES[comparison['verdict']]}. One held-out document is a rough control: it may be easier or "
+        "harder to answer than the trained ones."
+    )
 
 
 def _lexical_sentence(data: Mapping[str, Any]) -> str:
