@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from doc2slm_scoring.report.facts_or_register import gain_verdict
 
 BOOTSTRAP_SAMPLES = 2000
 BOOTSTRAP_SEED = 0
@@ -46,16 +47,24 @@ def read_sets(pairs_csv: Path) -> dict[str, Rows]:
 def stratified_interval(groups: list[np.ndarray], samples: int = BOOTSTRAP_SAMPLES, seed: int = BOOTSTRAP_SEED,
                         confidence: float = CONFIDENCE) -> tuple[float, float]:
     """Percentile interval of the mean over all values, resampling each group within itself."""
+    return _percentiles(stratified_means(groups, samples, np.random.default_rng(seed)), confidence)
+
+
+def stratified_means(groups: list[np.ndarray], samples: int, rng: np.random.Generator) -> np.ndarray:
+    """The pooled means of `samples` resamples, each group resampled within itself."""
     groups = [g for g in groups if g.size]
     if not groups:
         raise ValueError("no values to pool")
-    rng = np.random.default_rng(seed)
     total = sum(g.size for g in groups)
     sums = np.zeros(samples)
     for group in groups:
         sums += group[rng.integers(0, group.size, size=(samples, group.size))].sum(axis=1)
+    return sums / total
+
+
+def _percentiles(resampled: np.ndarray, confidence: float) -> tuple[float, float]:
     tail = (1.0 - confidence) / 2.0 * 100.0
-    low, high = np.percentile(sums / total, [tail, 100.0 - tail])
+    low, high = np.percentile(resampled, [tail, 100.0 - tail])
     return float(low), float(high)
 
 
@@ -85,6 +94,30 @@ def pooled_figures(reports: dict[int, dict[str, Rows]], set_name: str) -> dict[s
         "per_split": {str(seed): {"n": int(diff.size), "cosine_difference": round(float(diff.mean()), 4)}
                       for seed, diff in cosine.items()},
     }
+
+
+def _gains(rows: Rows) -> np.ndarray:
+    return _column(rows, "tuned_cosine") - _column(rows, "base_cosine")
+
+
+def pooled_facts_beyond_register(reports: dict[int, dict[str, Rows]], facts_set: str,
+                                 register_set: str) -> dict[str, Any] | None:
+    """The gain on `facts_set` (questions on trained documents) minus the gain on `register_set` (a document
+    never trained on), pooled over the splits; each set of each split resampled within itself
+    (doc2slm_scoring's facts_or_register.py says what the difference means). None where either is missing."""
+    facts = [_gains(rows) for sets in reports.values() if (rows := sets.get(facts_set))]
+    register = [_gains(rows) for sets in reports.values() if (rows := sets.get(register_set))]
+    if not facts or not register:
+        return None
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    resampled = (stratified_means(facts, BOOTSTRAP_SAMPLES, rng)
+                 - stratified_means(register, BOOTSTRAP_SAMPLES, rng))
+    interval = _percentiles(resampled, CONFIDENCE)
+    facts_all, register_all = np.concatenate(facts), np.concatenate(register)
+    return {"heldout_questions_n": int(facts_all.size), "heldout_questions_gain": float(facts_all.mean()),
+            "heldout_docs_n": int(register_all.size), "heldout_docs_gain": float(register_all.mean()),
+            "difference": float(facts_all.mean() - register_all.mean()), "difference_ci95": list(interval),
+            "verdict": gain_verdict(int(facts_all.size), int(register_all.size), interval)}
 
 
 def merge_replicates(replicates: list[dict[str, Rows]]) -> dict[str, Rows]:
@@ -122,7 +155,10 @@ def pooled_sets(runs: dict[int, list[Path]], train_seeds: list[str] | None = Non
         "heldout_docs": pooled_figures(merged, "eval_heldout_docs"),
         "seen": pooled_figures(merged, "eval_seen"),
         "human_questions": {name: pooled_figures(merged_people, name)
-                            for name in ("faq_heldout_docs", "faq_trained_docs")}}
+                            for name in ("faq_heldout_docs", "faq_trained_docs")},
+        "facts_beyond_register": pooled_facts_beyond_register(merged, "eval_heldout_questions", "eval_heldout_docs"),
+        "human_facts_beyond_register": pooled_facts_beyond_register(merged_people, "faq_trained_docs",
+                                                                    "faq_heldout_docs")}
     if train_seeds and len(train_seeds) > 1:
         pooled["per_train_seed"] = {
             train_seed: _mean_difference([sets[index] for sets in generated.values()], "eval_heldout_questions")

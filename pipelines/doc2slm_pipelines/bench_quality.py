@@ -296,6 +296,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"pooled over {len(seeds)} split(s) x {len(train_seeds)} training run(s) each:")
     for name, ok in summary["checks"]:
         print(f"{'PASS' if ok else 'FAIL'}  {name}")
+    for key in ("facts_beyond_register", "human_facts_beyond_register"):
+        if facts := summary["pooled"].get(key):
+            print(f"{key}: trained-document gain {facts['heldout_questions_gain']:+.3f} "
+                  f"(n={facts['heldout_questions_n']}) minus untrained-document gain "
+                  f"{facts['heldout_docs_gain']:+.3f} (n={facts['heldout_docs_n']}) = "
+                  f"{facts['difference']:+.3f} {facts['difference_ci95']}: {facts['verdict']}")
     return 0
 
 

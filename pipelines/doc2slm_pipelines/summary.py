@@ -83,6 +83,13 @@ def similarity_lines(summary: RunSummary) -> list[str]:
         lines.append(f"    {set_name} (n={data['n']}): " + " | ".join(parts)
                      + f" | tuned-base {_figure(difference.get('mean_difference'))} "
                      f"[{_figure(low, 3)}, {_figure(high, 3)}] | floor {_figure(floor.get('tuned'), 2)}")
+    facts = metrics.get("facts_beyond_register")
+    if facts:
+        low, high = facts.get("difference_ci95", [None, None])
+        lines.append(f"    facts or register: held-out questions gain {_figure(facts.get('heldout_questions_gain'))}, "
+                     f"an untrained document {_figure(facts.get('heldout_docs_gain'))}; difference "
+                     f"{_figure(facts.get('difference'))} [{_figure(low, 3)}, {_figure(high, 3)}]: "
+                     f"{facts.get('verdict', '-')}")
     return lines
 
 

@@ -141,11 +141,14 @@ def test_the_users_engine_stands_and_a_bad_one_is_refused_before_the_run(monkeyp
         plan_run(10, arguments())
 
 
-def _write_report(path: Path, base: list[float], tuned: list[float]) -> Path:
+def _write_report(path: Path, base: list[float], tuned: list[float], docs_tuned: list[float] = ()) -> Path:
+    """pairs.csv with held-out questions, a seen question and, given docs_tuned, held-out document questions
+    whose base scores 0.5."""
     path.parent.mkdir(parents=True, exist_ok=True)
     columns = ["set", "question", "reference", "base_cosine", "tuned_cosine", "base_token_f1", "tuned_token_f1"]
     rows = [",".join(columns)] + [f"eval_heldout_questions,q{i},r{i},{b},{t},0.2,{0.2 + (t - b)}"
                                   for i, (b, t) in enumerate(zip(base, tuned, strict=True))]
+    rows += [f"eval_heldout_docs,d{i},r{i},0.5,{t},0.2,0.2" for i, t in enumerate(docs_tuned)]
     rows.append("eval_seen,seen,r,0.1,0.9,0.1,0.9")  # another set: never pooled with the held-out questions
     path.write_text("\n".join(rows) + "\n")
     return path
@@ -193,6 +196,29 @@ def test_each_training_seed_alone_is_pooled_over_the_splits(tmp_path: Path) -> N
     both = pooled["heldout_questions"]
     assert both is not None and both["cosine_difference"] == pytest.approx(0.15) and both["n"] == 8
     assert "per_train_seed" not in pooled_sets(runs)
+
+
+def test_the_gain_beyond_an_untrained_document_is_pooled_with_each_split_resampled_within_itself(
+        tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    runs = {}
+    # Split 0 gains more everywhere than split 7; within each, trained facts gain 0.05 more than the untrained
+    # document. Only the within-split spread (0.01) may widen the interval.
+    for seed, docs_gain in {0: 0.08, 7: 0.0}.items():
+        out = tmp_path / str(seed)
+        _write_report(out / "report" / "pairs.csv", [0.5] * 30, list(0.55 + docs_gain + rng.normal(0, 0.01, 30)),
+                      docs_tuned=list(0.5 + docs_gain + rng.normal(0, 0.01, 40)))
+        runs[seed] = [out]
+    pooled = pooled_sets(runs)
+    facts = pooled["facts_beyond_register"]
+    assert facts["heldout_questions_n"] == 60 and facts["heldout_docs_n"] == 80
+    assert facts["difference"] == pytest.approx(0.05, abs=0.005)
+    low, high = facts["difference_ci95"]
+    assert low < facts["difference"] < high and high - low < 0.01
+    assert facts["verdict"] == "facts beyond register"
+    assert pooled["human_facts_beyond_register"] is None  # no people's questions in these runs
+    one_set = {0: [_write_report(tmp_path / "q" / "report" / "pairs.csv", [0.5] * 3, [0.6] * 3).parent.parent]}
+    assert pooled_sets(one_set)["facts_beyond_register"] is None
 
 
 def test_a_training_seed_reaches_the_run_and_its_fine_tune() -> None:
