@@ -39,7 +39,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{code}: {error}", file=sys.stderr)
         return 2
     summary = {k: card[k] for k in ("steps", "final_loss", "eval_loss", "tokens_per_s", "wall_seconds")}
-    print(json.dumps(summary))
+    # One write of the whole line: under torchrun every rank prints it to the same pipe, and print()'s separate
+    # write of the newline let two ranks' lines run together on a loaded machine ('{...}{...}').
+    sys.stdout.write(json.dumps(summary) + "\n")
+    sys.stdout.flush()
     return 0
 
 
