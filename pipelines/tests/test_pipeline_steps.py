@@ -204,6 +204,25 @@ def test_the_quality_gate_refuses_a_tuned_model_worse_than_its_base() -> None:
     assert not nothing.passed and "no held-out question" in nothing.reason
 
 
+def test_the_quality_gate_refuses_a_model_clearly_worse_on_the_held_out_document() -> None:
+    from doc2slm_pipelines.steps.quality_gate import judge
+
+    # The figures of an 8-epoch run picked by loss on real manuals (2026-12-07).
+    metrics = _metrics(0.015, n=21)
+    metrics["sets"]["eval_heldout_docs"] = {"n": 81, "tuned_vs_base": {"cosine": {
+        "mean_difference": -0.217, "difference_ci95": [-0.266, -0.170], "verdict": "worse"}}}
+    refused = judge(metrics, min_gain=0.0)
+    assert not refused.passed and refused.mean_difference == 0.015
+    assert "-0.217 on eval_heldout_docs (n=81, 95% CI -0.266 to -0.170)" in refused.reason
+    assert "never trained on worse than its base" in refused.reason
+    assert judge(metrics, min_gain=0.0, enforced=False).passed
+    # An interval that reaches 0, or too few questions for a verdict, never refuses alone.
+    metrics["sets"]["eval_heldout_docs"]["tuned_vs_base"]["cosine"]["verdict"] = "no clear difference"
+    assert judge(metrics, min_gain=0.0).passed
+    metrics["sets"]["eval_heldout_docs"]["tuned_vs_base"]["cosine"]["verdict"] = "too few questions"
+    assert judge(metrics, min_gain=0.0).passed
+
+
 def test_a_refused_adapter_is_not_published_and_the_card_says_why(tmp_path: Path) -> None:
     import json
 

@@ -13,6 +13,7 @@ from doc2slm_scoring.report.facts_or_register import (
     compare_gains,
     gain_verdict,
 )
+from doc2slm_scoring.report.summary import facts_paragraph
 from scipy import stats
 
 RNG = np.random.default_rng(17)
@@ -56,3 +57,14 @@ def test_bad_gains_are_refused_by_name() -> None:
         compare_gains([0.1, float("nan")], [0.1], samples=10, seed=0)
     with pytest.raises(InvalidInput, match="bootstrap samples"):
         compare_gains([0.1], [0.1], samples=0, seed=0)
+
+
+def test_a_difference_made_by_harm_to_the_untrained_document_is_not_called_knowledge_alone() -> None:
+    # An 8-epoch run picked by loss on real manuals (2026-12-07): it memorised, and forgot everything else.
+    harmed = compare_gains(RNG.normal(0.015, 0.2, 21), RNG.normal(-0.217, 0.2, 81), samples=1000, seed=0)
+    paragraph = facts_paragraph({"facts_beyond_register": harmed.as_dict()})
+    assert paragraph is not None and harmed.verdict == FACTS
+    assert "part of the difference is harm to everything else" in paragraph
+    healthy = compare_gains(REGISTER + 0.05, REGISTER, samples=1000, seed=0)
+    assert "harm" not in (facts_paragraph({"facts_beyond_register": healthy.as_dict()}) or "harm")
+    assert facts_paragraph({"facts_beyond_register": None}) is None

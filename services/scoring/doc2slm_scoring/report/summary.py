@@ -107,6 +107,8 @@ def facts_paragraph(metrics: Mapping[str, Any]) -> str | None:
         f"{ci(comparison['difference_ci95'])}), is what training on the facts added: "
         f"{FACTS_PHRASES[comparison['verdict']]}. One held-out document is a rough control: it may be easier or "
         "harder to answer than the trained ones."
+        + (" The untrained document is answered worse than by the base model, so part of the difference is harm "
+           "to everything else, not knowledge." if comparison["heldout_docs_gain"] < 0 else "")
     )
 
 
