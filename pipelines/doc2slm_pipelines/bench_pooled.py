@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from doc2slm_scoring.report.facts_or_register import gain_verdict
+from doc2slm_scoring.report.facts_or_register import GainComparison
+from doc2slm_scoring.statistics import percentile_interval
 
 BOOTSTRAP_SAMPLES = 2000
 BOOTSTRAP_SEED = 0
@@ -47,7 +48,7 @@ def read_sets(pairs_csv: Path) -> dict[str, Rows]:
 def stratified_interval(groups: list[np.ndarray], samples: int = BOOTSTRAP_SAMPLES, seed: int = BOOTSTRAP_SEED,
                         confidence: float = CONFIDENCE) -> tuple[float, float]:
     """Percentile interval of the mean over all values, resampling each group within itself."""
-    return _percentiles(stratified_means(groups, samples, np.random.default_rng(seed)), confidence)
+    return percentile_interval(stratified_means(groups, samples, np.random.default_rng(seed)), confidence)
 
 
 def stratified_means(groups: list[np.ndarray], samples: int, rng: np.random.Generator) -> np.ndarray:
@@ -62,11 +63,6 @@ def stratified_means(groups: list[np.ndarray], samples: int, rng: np.random.Gene
     return sums / total
 
 
-def _percentiles(resampled: np.ndarray, confidence: float) -> tuple[float, float]:
-    tail = (1.0 - confidence) / 2.0 * 100.0
-    low, high = np.percentile(resampled, [tail, 100.0 - tail])
-    return float(low), float(high)
-
 
 def _column(rows: Rows, name: str) -> np.ndarray:
     return np.array([float(row[name]) for row in rows], dtype=np.float64)
@@ -80,7 +76,7 @@ def pooled_figures(reports: dict[int, dict[str, Rows]], set_name: str) -> dict[s
     if not by_seed:
         return None
     everything = [row for rows in by_seed.values() for row in rows]
-    cosine = {s: _column(r, "tuned_cosine") - _column(r, "base_cosine") for s, r in by_seed.items()}
+    cosine = {s: _gains(r) for s, r in by_seed.items()}
     token_f1 = {s: _column(r, "tuned_token_f1") - _column(r, "base_token_f1") for s, r in by_seed.items()}
     return {
         "n": len(everything),
@@ -112,12 +108,11 @@ def pooled_facts_beyond_register(reports: dict[int, dict[str, Rows]], facts_set:
     rng = np.random.default_rng(BOOTSTRAP_SEED)
     resampled = (stratified_means(facts, BOOTSTRAP_SAMPLES, rng)
                  - stratified_means(register, BOOTSTRAP_SAMPLES, rng))
-    interval = _percentiles(resampled, CONFIDENCE)
     facts_all, register_all = np.concatenate(facts), np.concatenate(register)
-    return {"heldout_questions_n": int(facts_all.size), "heldout_questions_gain": float(facts_all.mean()),
-            "heldout_docs_n": int(register_all.size), "heldout_docs_gain": float(register_all.mean()),
-            "difference": float(facts_all.mean() - register_all.mean()), "difference_ci95": list(interval),
-            "verdict": gain_verdict(int(facts_all.size), int(register_all.size), interval)}
+    return GainComparison(heldout_questions_n=int(facts_all.size), heldout_questions_gain=float(facts_all.mean()),
+                          heldout_docs_n=int(register_all.size), heldout_docs_gain=float(register_all.mean()),
+                          difference=float(facts_all.mean() - register_all.mean()),
+                          difference_ci95=percentile_interval(resampled, CONFIDENCE)).as_dict()
 
 
 def merge_replicates(replicates: list[dict[str, Rows]]) -> dict[str, Rows]:
