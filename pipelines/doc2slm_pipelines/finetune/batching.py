@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .contrast import SLOTS, answer_slots
 from .data import IGNORE_INDEX, TokenizedExample
 
 # How many open rows first-fit packing searches; bounded so packing 10^5 examples stays linear.
@@ -29,6 +30,7 @@ class MicroBatch:
     real_tokens: int  # tokens that are not padding
     label_tokens: int  # positions that contribute to the loss (after the causal shift)
     padded_tokens: int  # rows x columns, padding included
+    contrast_pairs: int = 0  # examples carrying a wrong-question copy of their answer (contrast.py)
 
 
 def pack_rows(lengths: Sequence[int], order: Sequence[int], max_length: int) -> list[list[int]]:
@@ -139,6 +141,9 @@ def collate(examples: Sequence[TokenizedExample], rows: list[list[int]], pad_tok
             row_labels[0] = IGNORE_INDEX  # never predict an example's first token from its neighbour
             labels[r, cursor: cursor + n] = row_labels
             positions[r, cursor: cursor + n] = torch.arange(n)
+            if example.contrast_start:
+                # The wrong-question copy starts its own block: it must not see the right question.
+                positions[r, cursor + example.contrast_start: cursor + n] = torch.arange(n - example.contrast_start)
             mask[r, cursor: cursor + n] = 1
             cursor += n
         # Padding gets its own position run, so in packed mode it forms a separate block of its own.
@@ -148,9 +153,12 @@ def collate(examples: Sequence[TokenizedExample], rows: list[list[int]], pad_tok
         tensors["position_ids"] = positions
     else:
         tensors["attention_mask"] = mask
+    slots, pairs = answer_slots(examples, rows, width)
+    if pairs:
+        tensors[SLOTS] = slots
     real = int(mask.sum())
     label_tokens = int((labels[:, 1:] != IGNORE_INDEX).sum())
-    return MicroBatch(tensors, real, label_tokens, ids.numel())
+    return MicroBatch(tensors, real, label_tokens, ids.numel(), pairs)
 
 
 class BatchStream:

@@ -64,7 +64,12 @@ def build_card(*, config: FinetuneConfig, base_model: str, base_model_dir: str, 
         "validation": {"metric": progress.validation_metric, "curve": progress.validation_curve,
                        "base_value": progress.base_validation_value, "best_step": progress.best_step or None,
                        "best_value": progress.best_validation_value, "loss_curve": progress.validation_loss_curve,
-                       "stopped_early": progress.stopped_early, "examples": eval_examples},
+                       "stopped_early": progress.stopped_early, "examples": eval_examples,
+                       # nats/token by which the right question makes an answer likelier than another's
+                       "question_value": {"base": progress.base_question_value,
+                                          "curve": progress.question_value_curve,
+                                          "at_best_step": _at(progress.question_value_curve, progress.best_step)}},
+        "contrast_curve": progress.contrast_curve,
         "tokens_seen": progress.tokens_seen,
         "label_tokens_seen": progress.label_tokens_seen,
         "tokens_per_s": round(result.tokens_per_s, 2),
@@ -74,6 +79,10 @@ def build_card(*, config: FinetuneConfig, base_model: str, base_model_dir: str, 
         "estimate": estimate.to_dict(),
         "versions": {"torch": torch.__version__, **_library_versions()},
     }
+
+
+def _at(curve: list[list[float]], step: int) -> float | None:
+    return next((value for at, value in curve if at == step), None)
 
 
 def _library_versions() -> dict[str, str]:

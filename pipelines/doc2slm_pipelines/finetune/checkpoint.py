@@ -37,6 +37,9 @@ class TrainingProgress:
     validation_curve: list[list[float]] = field(default_factory=list)  # [step, validation value]
     validation_loss_curve: list[list[float]] = field(default_factory=list)  # [step, validation loss]
     base_validation_value: float | None = None  # the untrained model's value, for scale (answer metrics)
+    contrast_curve: list[list[float]] = field(default_factory=list)  # [step, question-contrast term]
+    question_value_curve: list[list[float]] = field(default_factory=list)  # [step, nats/token] (contrast.py)
+    base_question_value: float | None = None
     best_step: int = 0
     best_validation_value: float | None = None
     evaluations_without_gain: int = 0

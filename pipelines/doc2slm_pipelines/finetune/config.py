@@ -55,6 +55,13 @@ class FinetuneConfig:
         "Uniform noise on the input embeddings while training, of half-width alpha / sqrt(tokens x width) "
         "(NEFTune, Jain et al. 2023; 5 is the paper's usual value); 0 disables. Never applied when answering.",
         default=0.0)
+    contrast_weight: float = _help(
+        "Weight of the question-contrast term: each QA answer is also scored after another pair's question, "
+        "and the loss rises while the right question does not make it contrast_margin nats/token likelier "
+        "than the wrong one. Teaches the way from a question to its answer rather than the answer's text "
+        "alone; costs about one more forward pass per QA example. 0 disables; needs packing.", default=0.0)
+    contrast_margin: float = _help("Nats per answer token by which the right question should beat a wrong "
+                                   "one before the contrast term stops pushing.", default=1.0)
     eval_every: int = _help("Judge the validation slice every N optimizer steps; 0: once per epoch.",
                             default=0)
     validation_metric: str = _help(
@@ -98,6 +105,10 @@ class FinetuneConfig:
             ("checkpoint_every", self.checkpoint_every >= 0, ">= 0"),
             ("mix_chunks_share", 0.0 <= self.mix_chunks_share < 1.0, "in [0, 1)"),
             ("neftune_alpha", 0.0 <= self.neftune_alpha <= 100.0, "in [0, 100]"),
+            ("contrast_weight", 0.0 <= self.contrast_weight <= 100.0, "in [0, 100]"),
+            ("contrast_margin", 0.0 < self.contrast_margin <= 20.0, "in (0, 20]"),
+            ("packing", self.packing or self.contrast_weight == 0.0, "true when contrast_weight > 0 (the "
+             "wrong-question copy is kept apart by packing's position ids)"),
             ("eval_every", self.eval_every >= 0, ">= 0"),
             ("validation_metric", self.validation_metric in ("auto", "answer_similarity", "answer_f1", "loss"),
              "one of auto, answer_similarity, answer_f1, loss"),

@@ -22,6 +22,10 @@ class TokenizedExample:
     input_ids: list[int]
     labels: list[int]
     kind: str  # "qa" or "chunk"
+    # A question-contrast example (contrast.py) holds a second copy of its answer after another pair's
+    # question from this offset on; 0: none. Positions restart there, so the copies never see each other.
+    contrast_start: int = 0
+    record: int = -1  # for "qa": the index of the training record it was made from
 
 
 @dataclass
@@ -33,6 +37,7 @@ class DataCard:
     skipped_empty: int = 0
     skipped_prompt_too_long: int = 0
     truncated: int = 0
+    contrast_pairs: int = 0  # QA examples that also carry their answer after a wrong question
     documents: int = 0
     tokens: int = 0
     label_tokens: int = 0
@@ -106,6 +111,7 @@ def build_examples(tokenizer: Any, pairs: Sequence[dict[str, Any]], max_length: 
             continue
         example = tokenize_pair(tokenizer, question.strip(), answer.strip(), max_length, card)
         if example is not None:
+            example.record = index
             examples.append(example)
             if record.get("doc_id"):
                 doc_ids.add(str(record["doc_id"]))

@@ -7,6 +7,7 @@ fingerprint is returned as is, so re-running an unchanged pipeline costs nothing
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import shutil
@@ -24,7 +25,8 @@ from .batching import BatchStream
 from .card import CARD_NAME, build_card, run_fingerprint
 from .checkpoint import checkpoint_dir
 from .config import FinetuneConfig
-from .data import build_examples
+from .contrast import add_wrong_questions
+from .data import DataCard, TokenizedExample, build_examples
 from .distributed import Ranks, barrier, process_group, rank_device, ranks_from_env
 from .estimate import ModelShape, TrainingEstimate, estimate_training
 from .model import attach_lora, load_base_model, load_tokenizer, pick_device, use_gradient_checkpointing
@@ -85,6 +87,8 @@ def _finetune(inputs: FinetuneInputs, config: FinetuneConfig, ranks: Ranks, devi
     tokenizer = load_tokenizer(base_dir)
     examples, data_card = build_examples(tokenizer, pairs, config.max_length, chunks=chunks,
                                          mix_chunks_share=config.mix_chunks_share, seed=config.seed)
+    if config.contrast_weight > 0:
+        add_wrong_questions(tokenizer, examples, pairs, config.max_length, config.seed, data_card)
     stream = BatchStream(examples, batch_size=config.batch_size, max_length=config.max_length,
                          packing=config.packing, seed=config.seed, pad_token_id=tokenizer.pad_token_id)
     validation = _validation_slice(tokenizer, inputs.eval_uri, config, judge=ranks.is_main)
@@ -128,20 +132,39 @@ def _validation_slice(tokenizer: Any, eval_uri: str | None, config: FinetuneConf
     the rank that judges)."""
     if not eval_uri:
         return None
-    from .data import DataCard, tokenize_pair
+    from .data import tokenize_pair
 
     card = DataCard()
     records = [r for r in storage.read_jsonl(eval_uri)
                if isinstance(r.get("question"), str) and isinstance(r.get("answer"), str)]
-    examples = [e for r in records
-                if (e := tokenize_pair(tokenizer, r["question"], r["answer"], config.max_length, card))]
+    examples = []
+    for index, record in enumerate(records):
+        example = tokenize_pair(tokenizer, record["question"], record["answer"], config.max_length, card)
+        if example is not None:
+            example.record = index
+            examples.append(example)
     if not examples:
         return None
     stream = BatchStream(examples, batch_size=config.batch_size, max_length=config.max_length,
                          packing=False, seed=config.seed, pad_token_id=tokenizer.pad_token_id)
     metric = resolve_metric(config.validation_metric)
     answer_judge = AnswerJudge(tokenizer, records, config, metric) if judge and metric != LOSS else None
-    return ValidationSlice(stream, metric, answer_judge)
+    return ValidationSlice(stream, metric, answer_judge, _contrast_stream(tokenizer, examples, records, config))
+
+
+def _contrast_stream(tokenizer: Any, examples: list[TokenizedExample], records: list[dict[str, Any]],
+                     config: FinetuneConfig) -> BatchStream | None:
+    """The validation examples, each also after a wrong question, for the question's value; None when
+    none has a partner (a single answer). Copies: the loss stream keeps the plain examples."""
+    paired = [dataclasses.replace(e, input_ids=list(e.input_ids), labels=list(e.labels)) for e in examples]
+    card = DataCard()
+    # Twice max_length: a validation example is never dropped for the room its wrong-question copy takes.
+    add_wrong_questions(tokenizer, paired, records, 2 * config.max_length, config.seed, card)
+    if not card.contrast_pairs:
+        return None
+    return BatchStream([e for e in paired if e.contrast_start], batch_size=config.batch_size,
+                       max_length=2 * config.max_length, packing=True, seed=config.seed,
+                       pad_token_id=tokenizer.pad_token_id)
 
 
 def _finished_card(output_uri: str, fingerprint: str) -> dict[str, Any] | None:

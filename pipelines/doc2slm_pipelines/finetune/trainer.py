@@ -20,6 +20,7 @@ from doc2slm_common.process_memory import own_peak_rss_bytes
 from .batching import BatchStream
 from .checkpoint import TrainingProgress, apply_checkpoint, load_latest, rng_state, save_checkpoint
 from .config import FinetuneConfig
+from .contrast import SLOTS, contrast_losses, question_value
 from .distributed import SINGLE_PROCESS, Ranks, from_main, gather_objects, sum_across, wrap_data_parallel
 from .model import PreparedModel
 from .noise import embedding_noise
@@ -41,6 +42,16 @@ class TrainResult:
     tokens_per_s: float
     peak_memory_bytes: int
     eval_loss: float | None
+
+
+@dataclass
+class StepLosses:
+    """One step on one rank: its part of the answer loss and of the contrast term, and the step's tokens."""
+
+    answer: torch.Tensor
+    contrast: torch.Tensor
+    real_tokens: int
+    label_tokens: int
 
 
 def lr_schedule(total_steps: int, warmup_ratio: float) -> Callable[[int], float]:
@@ -72,8 +83,9 @@ def _autocast(prepared: PreparedModel) -> contextlib.AbstractContextManager[obje
 
 
 def train_step(prepared: PreparedModel, stream: BatchStream, step: int, grad_accumulation: int, *,
-               ranks: Ranks = SINGLE_PROCESS, module: torch.nn.Module | None = None) -> tuple[torch.Tensor, int, int]:
-    """Forward and backward over this rank's share of one step; returns (loss, real tokens, label tokens).
+               ranks: Ranks = SINGLE_PROCESS, module: torch.nn.Module | None = None,
+               contrast: tuple[float, float] = (0.0, 1.0)) -> StepLosses:
+    """Forward and backward over this rank's share of one step.
 
     The loss is the mean over every label token of the step (not a mean of micro-batch means), so a
     micro-batch with few answer tokens does not weigh as much as a full one. With W ranks a step is
@@ -81,6 +93,8 @@ def train_step(prepared: PreparedModel, stream: BatchStream, step: int, grad_acc
     (step, rank), so a resume lands on the same data, and the union over ranks is the very set of
     micro-batches one process with grad_accumulation x W would use. The returned loss is this rank's part
     of the step's mean (the parts sum to it over ranks); the token counts are the whole step's.
+    contrast: (weight, margin) of the question-contrast term (contrast.py), averaged over the step's
+    contrast examples and added to the answer loss.
     """
     world = ranks.world_size
     per_step = grad_accumulation * world
@@ -88,9 +102,11 @@ def train_step(prepared: PreparedModel, stream: BatchStream, step: int, grad_acc
     # label-token total without a round of communication.
     batches = [stream.micro_batch(step * per_step + i) for i in range(per_step)]
     label_tokens = sum(b.label_tokens for b in batches)
+    contrast_pairs = sum(b.contrast_pairs for b in batches)
     mine = batches[ranks.rank::world]
     forward = prepared.model if module is None else module
     total = torch.zeros((), device=prepared.device)
+    contrast_total = torch.zeros((), device=prepared.device)
     for index, batch in enumerate(mine):
         inputs = {k: v.to(prepared.device, non_blocking=True) for k, v in batch.tensors.items()}
         # DDP all-reduces gradients on every backward; the step's earlier micro-batches skip that.
@@ -98,13 +114,20 @@ def train_step(prepared: PreparedModel, stream: BatchStream, step: int, grad_acc
         sync = contextlib.nullcontext() if last or world == 1 else forward.no_sync()  # type: ignore[operator]
         with sync:
             with _autocast(prepared):
-                # use_cache=False also matters for packing: transformers derives the block-diagonal mask
-                # from position_ids only when no cache is in play.
-                loss = forward(**inputs, num_items_in_batch=max(1, label_tokens), use_cache=False).loss
+                if SLOTS in inputs:
+                    loss, penalty = contrast_losses(forward, inputs, batch.contrast_pairs, label_tokens,
+                                                    contrast_pairs, *contrast)
+                else:
+                    # use_cache=False also matters for packing: transformers derives the block-diagonal
+                    # mask from position_ids only when no cache is in play.
+                    loss = forward(**inputs, num_items_in_batch=max(1, label_tokens), use_cache=False).loss
+                    penalty = torch.zeros((), device=prepared.device)
             # DDP averages gradients over ranks; scaling by W turns that average into the sum over the step.
-            (loss * world if world > 1 else loss).backward()
+            objective = loss + penalty
+            (objective * world if world > 1 else objective).backward()
         total += loss.detach().float()
-    return total, sum(b.real_tokens for b in batches), label_tokens
+        contrast_total += penalty.detach().float()
+    return StepLosses(total, contrast_total, sum(b.real_tokens for b in batches), label_tokens)
 
 
 def peak_memory_bytes(device: torch.device) -> int:
@@ -148,29 +171,36 @@ def train(prepared: PreparedModel, stream: BatchStream, config: FinetuneConfig, 
         # part in the broadcast, though only rank 0 has a judge.
         progress.base_validation_value = from_main(
             validation.judge.score(prepared.model) if validation.judge is not None else None, ranks)
+    if validation is not None and validation.contrast_stream is not None and progress.step == 0:
+        progress.base_question_value = from_main(
+            _rounded(validation_question_value(prepared, validation.contrast_stream)) if ranks.is_main else None,
+            ranks)
     session_tokens, session_start = 0, time.perf_counter()
     # The noise acts in training mode only (the validation judge inside the loop answers in eval mode), and
     # the hook is gone once the loop ends, so the answers after training see clean inputs.
     with embedding_noise(prepared.model, config.neftune_alpha):
         for step in range(progress.step, total_steps):
             started = time.perf_counter()
-            loss, real_tokens, label_tokens = train_step(prepared, stream, step, config.grad_accumulation,
-                                                         ranks=ranks, module=module)
+            losses = train_step(prepared, stream, step, config.grad_accumulation, ranks=ranks, module=module,
+                                contrast=(config.contrast_weight, config.contrast_margin))
             # Gradients are already the same on every rank (DDP), so each clips and steps identically.
             torch.nn.utils.clip_grad_norm_(trainable, MAX_GRAD_NORM)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
-            loss_value = float(sum_across(loss, ranks).item())
-            if not math.isfinite(loss_value):
-                raise FloatingPointError(f"training loss became {loss_value} at step {step + 1}; lower "
-                                         "learning_rate or check the data")
+            loss_value = float(sum_across(losses.answer, ranks).item())
+            contrast_value = float(sum_across(losses.contrast, ranks).item())
+            if not math.isfinite(loss_value + contrast_value):
+                raise FloatingPointError(f"training loss became {loss_value} (contrast {contrast_value}) at "
+                                         f"step {step + 1}; lower learning_rate or check the data")
             progress.step = step + 1
-            progress.tokens_seen += real_tokens
-            progress.label_tokens_seen += label_tokens
+            progress.tokens_seen += losses.real_tokens
+            progress.label_tokens_seen += losses.label_tokens
             progress.train_seconds += time.perf_counter() - started
-            session_tokens += real_tokens
+            session_tokens += losses.real_tokens
             progress.loss_curve.append([progress.step, round(loss_value, 5)])
+            if config.contrast_weight > 0:
+                progress.contrast_curve.append([progress.step, round(contrast_value, 5)])
             if progress.step % config.log_every == 0 or progress.step == total_steps:
                 log.info("step %d/%d loss %.4f lr %.2e", progress.step, total_steps, loss_value,
                          scheduler.get_last_lr()[0])
@@ -179,8 +209,11 @@ def train(prepared: PreparedModel, stream: BatchStream, config: FinetuneConfig, 
             stop = False
             if validation is not None and progress.step in checks:
                 # One rank judges (the weights are the same on all); the others take its figure.
-                value, loss = from_main(judge_validation(prepared, validation) if ranks.is_main else None, ranks)
+                value, loss, asked = from_main(judge_validation(prepared, validation) if ranks.is_main else None,
+                                               ranks)
                 progress.validation_loss_curve.append([progress.step, round(loss, 5)])
+                if asked is not None:
+                    progress.question_value_curve.append([progress.step, asked])
                 stop = best.record(progress.step, value, prepared.model)
             if stop:
                 break
@@ -198,10 +231,30 @@ def train(prepared: PreparedModel, stream: BatchStream, config: FinetuneConfig, 
                        peak_memory_bytes(prepared.device), eval_loss)
 
 
-def judge_validation(prepared: PreparedModel, validation: ValidationSlice) -> tuple[float, float]:
-    """(the slice's judgement: the loss or the answers' score, the validation loss, recorded either way)."""
+def judge_validation(prepared: PreparedModel, validation: ValidationSlice) -> tuple[float, float, float | None]:
+    """(the slice's judgement: the loss or the answers' score, the validation loss, recorded either way, and
+    the question's value where the slice has contrast examples)."""
     loss = evaluate_loss(prepared, validation.stream)
-    return (loss if validation.judge is None else validation.judge.score(prepared.model)), loss
+    asked = (None if validation.contrast_stream is None
+             else _rounded(validation_question_value(prepared, validation.contrast_stream)))
+    return (loss if validation.judge is None else validation.judge.score(prepared.model)), loss, asked
+
+
+def _rounded(value: float) -> float | None:
+    return round(value, 5) if math.isfinite(value) else None
+
+
+@torch.no_grad()
+def validation_question_value(prepared: PreparedModel, stream: BatchStream) -> float:
+    """How much likelier the validation answers are after their own question than after another's (nats
+    per token; contrast.py): the model's reliance on what was asked."""
+    prepared.model.eval()
+    batches = [stream.micro_batch(index) for index in range(stream.per_epoch)]
+    with _autocast(prepared):
+        value = question_value(prepared.model, [b.tensors for b in batches], [b.contrast_pairs for b in batches],
+                               prepared.device)
+    prepared.model.train()
+    return value
 
 
 @torch.no_grad()

@@ -33,6 +33,8 @@ class ValidationSlice:
     stream: BatchStream
     metric: str
     judge: AnswerJudge | None = None
+    # The slice with each answer also after a wrong question, for the question's value (contrast.py).
+    contrast_stream: BatchStream | None = None
 
     @property
     def examples(self) -> int:
