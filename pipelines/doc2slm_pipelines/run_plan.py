@@ -72,7 +72,9 @@ def plan_run(chunks: int, arguments: dict[str, Any], engine: str | None = None) 
     mix = float(config.get("mix_chunks_share", 0.25))
     chunk_examples = round(mix / (1.0 - mix) * pairs) if mix < 1 else 0
     epochs = float(config.get("epochs", 3.0))
-    tokens = round(epochs * (pairs * TOKENS_PER_PAIR + min(chunk_examples, chunks) * TOKENS_PER_CHUNK_EXAMPLE))
+    # The question contrast adds each answer again after a wrong question: about one more pair per pair.
+    pair_tokens = TOKENS_PER_PAIR * (2 if float(config.get("contrast_weight", 0.0)) > 0 else 1)
+    tokens = round(epochs * (pairs * pair_tokens + min(chunk_examples, chunks) * TOKENS_PER_CHUNK_EXAMPLE))
     questions = min(int(arguments.get("max_eval_questions") or 200) or 10**9,
                     round(answers * KEPT_QUESTION_SHARE * (twins + 0.2)))
     new_tokens = int(arguments.get("max_new_tokens") or 64)

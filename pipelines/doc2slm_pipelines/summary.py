@@ -93,6 +93,18 @@ def similarity_lines(summary: RunSummary) -> list[str]:
     return lines
 
 
+def _question_value_lines(summary: RunSummary) -> list[str]:
+    """The training card's question's value, base against the kept weights, with what a fall means."""
+    value = summary.get("training", "validation", "question_value", default=None)
+    if not isinstance(value, dict) or value.get("base") is None or value.get("at_best_step") is None:
+        return []
+    base, tuned = float(value["base"]), float(value["at_best_step"])
+    meaning = ("the answers lean on the question less than the base model's: it learnt the documents' text "
+               "more than the way from a question to it") if tuned < base else "the answers lean on the question more"
+    return [f"  question's value: base {base:.2f} -> {tuned:.2f} nats/token (how much likelier a validation "
+            f"answer is after its own question than after another's): {meaning}"]
+
+
 def format_summary(summary: RunSummary, served_answer: tuple[str, str] | None = None) -> str:
     """The text `doc2slm run` prints at the end (about 20 lines)."""
     s = summary
@@ -111,6 +123,7 @@ def format_summary(summary: RunSummary, served_answer: tuple[str, str] | None = 
         f"({s.get('training', 'precision', default='-')}), loss {_loss_line(s)}, "
         f"{_figure(s.get('training', 'tokens_per_s'), 0)} tokens/s, "
         f"{_figure(s.get('training', 'wall_seconds'), 0)} s",
+        *_question_value_lines(s),
         *similarity_lines(s),
         f"  files: {s.work_uri}/ (chunks.jsonl, qa.jsonl, split/, adapter/, answers.jsonl, report/report.html)",
     ]

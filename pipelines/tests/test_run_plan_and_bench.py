@@ -44,6 +44,16 @@ def test_the_plan_grows_with_chunks_and_wordings_and_names_its_figures() -> None
     assert "100 chunks" in text and f"{large.teacher_calls} calls" in text and "min" in text
 
 
+def test_the_plan_counts_the_question_contrast_copy() -> None:
+    plain = arguments()
+    contrasted = dict(plain, finetune_config=json.dumps(json.loads(str(plain["finetune_config"]))
+                                                       | {"contrast_weight": 1.0}))
+    before, after = plan_run(100, plain), plan_run(100, contrasted)
+    assert after.training_pairs == before.training_pairs and after.teacher_calls == before.teacher_calls
+    assert after.training_tokens > 1.4 * before.training_tokens
+    assert after.training_minutes > before.training_minutes
+
+
 def test_the_plan_follows_the_engine_the_teacher_and_answering_run_on() -> None:
     slow, fast = plan_run(100, arguments(), engine="transformers"), plan_run(100, arguments(), engine="onnx")
     assert fast.teacher_calls == slow.teacher_calls and fast.training_minutes == slow.training_minutes
