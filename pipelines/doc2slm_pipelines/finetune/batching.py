@@ -153,9 +153,9 @@ def collate(examples: Sequence[TokenizedExample], rows: list[list[int]], pad_tok
         tensors["position_ids"] = positions
     else:
         tensors["attention_mask"] = mask
-    slots, pairs = answer_slots(examples, rows, width)
-    if pairs:
-        tensors[SLOTS] = slots
+    pairs = 0
+    if any(examples[i].contrast_start for row in rows for i in row):  # only runs with the question contrast
+        tensors[SLOTS], pairs = answer_slots(examples, rows, width)
     real = int(mask.sum())
     label_tokens = int((labels[:, 1:] != IGNORE_INDEX).sum())
     return MicroBatch(tensors, real, label_tokens, ids.numel(), pairs)
