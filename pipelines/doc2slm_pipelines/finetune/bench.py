@@ -4,6 +4,8 @@ Both loops train the same SmolLM2-135M-Instruct LoRA model (r=16 on all linear l
 the very same micro-batches, alternating bare/trainer rounds so that load from other processes on the
 shared cores hits both alike; the best round of each is compared. The bare loop gets its batches
 pre-collated, so any cost of the trainer's data path counts against the trainer. Target: >= 0.9x.
+The question contrast (contrast.py) is timed in the same rounds as training pairs per second with the term
+against without it: its price, since each pair then also carries its answer after a wrong question.
 Padding waste is the share of computed token positions that are padding, for packed rows, length-grouped
 batches and batches in plain random order.
 """
@@ -19,8 +21,9 @@ from typing import Any
 
 import torch
 
-from .batching import BatchStream, padding_waste
+from .batching import BatchStream, padding_waste, plan_epoch
 from .config import FinetuneConfig
+from .contrast import add_wrong_questions
 from .data import TokenizedExample, build_examples
 from .model import PreparedModel, prepare_for_training
 from .trainer import train
@@ -75,6 +78,15 @@ def trainer_tokens_per_s(prepared: PreparedModel, stream: BatchStream, config: F
     return result.progress.tokens_seen / result.progress.train_seconds
 
 
+def pairs_per_s(prepared: PreparedModel, stream: BatchStream, config: FinetuneConfig, steps: int) -> float:
+    """Training pairs per second over `steps` single-micro-batch steps (the first epoch's first batches)."""
+    plan = plan_epoch(stream.examples, batch_size=stream.batch_size, max_length=stream.max_length, packing=True,
+                      seed=stream.seed, epoch=0, rows_per_epoch=stream.rows_per_epoch)
+    pairs = sum(len(row) for rows in plan[:steps] for row in rows)
+    result = train(prepared, stream, config, steps, output_uri=None, fingerprint="bench")
+    return pairs / result.progress.train_seconds
+
+
 def run(steps: int, rounds: int, batch_size: int, max_length: int) -> dict[str, Any]:
     from doc2slm_common.basemodel import resolve_base_model
 
@@ -89,11 +101,19 @@ def run(steps: int, rounds: int, batch_size: int, max_length: int) -> dict[str, 
     grouped = BatchStream(examples, batch_size=batch_size, max_length=max_length, packing=False,
                           seed=config.seed, pad_token_id=pad)
     batches = [stream.micro_batch(i).tensors for i in range(steps)]
+    records = bench_records(400)
+    contrast_examples, contrast_card = build_examples(prepared.tokenizer, records, max_length)
+    add_wrong_questions(prepared.tokenizer, contrast_examples, records, max_length, config.seed, contrast_card)
+    contrasted = BatchStream(contrast_examples, batch_size=batch_size, max_length=max_length, packing=True,
+                             seed=config.seed, pad_token_id=pad)
+    contrast_config = FinetuneConfig(**{**config.to_dict(), "contrast_weight": 1.0}).validate()
     bare_loop_tokens_per_s(prepared, batches[:1], config.learning_rate)  # warm up kernels and allocator
-    bare, real = [], []
+    bare, real, plain_pairs, contrast_pairs = [], [], [], []
     for _ in range(rounds):
         bare.append(bare_loop_tokens_per_s(prepared, batches, config.learning_rate))
         real.append(trainer_tokens_per_s(prepared, stream, config, steps))
+        plain_pairs.append(pairs_per_s(prepared, stream, config, steps))
+        contrast_pairs.append(pairs_per_s(prepared, contrasted, contrast_config, steps))
     return {
         "model": "SmolLM2-135M-Instruct", "precision": prepared.precision, "threads": torch.get_num_threads(),
         "steps_per_round": steps, "rounds": rounds, "batch_size": batch_size, "max_length": max_length,
@@ -102,6 +122,10 @@ def run(steps: int, rounds: int, batch_size: int, max_length: int) -> dict[str, 
         "padding_waste": {"packed": round(padding_waste(stream), 4), "length_grouped": round(padding_waste(grouped), 4),
                           "random_order": round(random_order_waste(examples, batch_size, config.seed), 4)},
         "examples": card.qa_pairs, "mean_example_tokens": round(card.tokens / card.qa_pairs, 1),
+        "question_contrast": {"pairs_with_copy": contrast_card.contrast_pairs,
+                              "plain_pairs_per_s": [round(x, 2) for x in plain_pairs],
+                              "contrast_pairs_per_s": [round(x, 2) for x in contrast_pairs],
+                              "ratio_best_contrast_over_best_plain": round(max(contrast_pairs) / max(plain_pairs), 3)},
     }
 
 
@@ -123,6 +147,9 @@ def main() -> None:
           f"(target >= 0.9x); padding waste packed {figures['padding_waste']['packed']:.1%}, "
           f"length-grouped {figures['padding_waste']['length_grouped']:.1%}, "
           f"random order {figures['padding_waste']['random_order']:.1%}")
+    contrast = figures["question_contrast"]
+    print(f"question contrast: {contrast['ratio_best_contrast_over_best_plain']:.3f}x the training pairs per "
+          f"second of training without it ({contrast['pairs_with_copy']} of {figures['examples']} pairs carry a copy)")
 
 
 if __name__ == "__main__":
