@@ -13,9 +13,9 @@ from doc2slm_pipelines.finetune import FinetuneConfig, FinetuneInputs, finetune
 from doc2slm_pipelines.finetune.batching import collate
 from doc2slm_pipelines.finetune.contrast import (
     SLOTS,
-    add_wrong_questions,
     answer_log_likelihoods,
     contrast_losses,
+    with_wrong_questions,
     wrong_question_partners,
 )
 from doc2slm_pipelines.finetune.data import IGNORE_INDEX, DataCard, build_examples, tokenize_pair
@@ -50,8 +50,7 @@ def test_partners_have_another_answer_from_the_same_document_when_there_is_one()
 
 def _contrast_example(tokenizer: object, records: list[dict[str, str]], max_length: int = 128) -> tuple:
     examples, card = build_examples(tokenizer, records, max_length)
-    add_wrong_questions(tokenizer, examples, records, max_length, seed=0, card=card)
-    return examples, card
+    return with_wrong_questions(tokenizer, examples, records, max_length, seed=0, card=card), card
 
 
 def test_the_wrong_question_copy_is_the_same_answer_and_is_not_trained(tiny: tuple) -> None:
@@ -66,6 +65,10 @@ def test_the_wrong_question_copy_is_the_same_answer_and_is_not_trained(tiny: tup
         answer = [t for t in plain.labels if t != IGNORE_INDEX]
         assert example.input_ids[-len(answer):] == answer
         assert all(label == IGNORE_INDEX for label in example.labels[example.contrast_start:])
+    # The plain examples are left as they are (the validation slice's loss stream keeps them).
+    plain_examples, plain_card = build_examples(tokenizer, records, 128)
+    with_wrong_questions(tokenizer, plain_examples, records, 128, seed=0, card=plain_card)
+    assert all(e.contrast_start == 0 and e.labels[-1] != IGNORE_INDEX for e in plain_examples)
     # No room for the copy: the example stays plain.
     short, short_card = _contrast_example(tokenizer, records, max_length=40)
     assert short_card.contrast_pairs == 0 and all(e.contrast_start == 0 for e in short)

@@ -13,6 +13,7 @@ batches and batches in plain random order.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import random
@@ -23,7 +24,7 @@ import torch
 
 from .batching import BatchStream, padding_waste, plan_epoch
 from .config import FinetuneConfig
-from .contrast import add_wrong_questions
+from .contrast import with_wrong_questions
 from .data import TokenizedExample, build_examples
 from .model import PreparedModel, prepare_for_training
 from .trainer import train
@@ -94,16 +95,17 @@ def run(steps: int, rounds: int, batch_size: int, max_length: int) -> dict[str, 
                             checkpoint_every=0, log_every=10**6, device="cpu").validate()
     base_dir = resolve_base_model(None)
     prepared = prepare_for_training(base_dir, config)
-    examples, card = build_examples(prepared.tokenizer, bench_records(400), max_length)
+    records = bench_records(400)
+    examples, card = build_examples(prepared.tokenizer, records, max_length)
     pad = prepared.tokenizer.pad_token_id
     stream = BatchStream(examples, batch_size=batch_size, max_length=max_length, packing=True, seed=config.seed,
                          pad_token_id=pad)
     grouped = BatchStream(examples, batch_size=batch_size, max_length=max_length, packing=False,
                           seed=config.seed, pad_token_id=pad)
     batches = [stream.micro_batch(i).tensors for i in range(steps)]
-    records = bench_records(400)
-    contrast_examples, contrast_card = build_examples(prepared.tokenizer, records, max_length)
-    add_wrong_questions(prepared.tokenizer, contrast_examples, records, max_length, config.seed, contrast_card)
+    contrast_card = dataclasses.replace(card, contrast_pairs=0)
+    contrast_examples = with_wrong_questions(prepared.tokenizer, examples, records, max_length, config.seed,
+                                             contrast_card)
     contrasted = BatchStream(contrast_examples, batch_size=batch_size, max_length=max_length, packing=True,
                              seed=config.seed, pad_token_id=pad)
     contrast_config = FinetuneConfig(**{**config.to_dict(), "contrast_weight": 1.0}).validate()

@@ -19,6 +19,7 @@ from .data import DataCard
 from .estimate import TrainingEstimate
 from .model import PreparedModel
 from .trainer import TrainResult
+from .validation import value_at
 
 CARD_NAME = "training_card.json"
 CARD_VERSION = 1
@@ -68,7 +69,7 @@ def build_card(*, config: FinetuneConfig, base_model: str, base_model_dir: str, 
                        # nats/token by which the right question makes an answer likelier than another's
                        "question_value": {"base": progress.base_question_value,
                                           "curve": progress.question_value_curve,
-                                          "at_best_step": _at(progress.question_value_curve, progress.best_step)}},
+                                          "at_best_step": value_at(progress.question_value_curve, progress.best_step)}},
         "contrast_curve": progress.contrast_curve,
         "tokens_seen": progress.tokens_seen,
         "label_tokens_seen": progress.label_tokens_seen,
@@ -79,10 +80,6 @@ def build_card(*, config: FinetuneConfig, base_model: str, base_model_dir: str, 
         "estimate": estimate.to_dict(),
         "versions": {"torch": torch.__version__, **_library_versions()},
     }
-
-
-def _at(curve: list[list[float]], step: int) -> float | None:
-    return next((value for at, value in curve if at == step), None)
 
 
 def _library_versions() -> dict[str, str]:

@@ -16,6 +16,7 @@ how much the model's answer depends on what was asked.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections import defaultdict
 from collections.abc import Sequence
@@ -62,26 +63,34 @@ def answer_length(example: TokenizedExample) -> int:
     return sum(1 for label in example.labels[:end] if label != IGNORE_INDEX)
 
 
-def add_wrong_questions(tokenizer: Any, examples: list[TokenizedExample], records: Sequence[dict[str, Any]],
-                        max_length: int, seed: int, card: DataCard) -> None:
-    """Give each QA example a copy of its answer after a wrong question, in place, where it fits in
-    max_length; the card counts them and the tokens they add."""
+def with_wrong_questions(tokenizer: Any, examples: Sequence[TokenizedExample], records: Sequence[dict[str, Any]],
+                         max_length: int, seed: int, card: DataCard) -> list[TokenizedExample]:
+    """The examples, each QA one (where it fits in max_length) as a new example that also holds its answer
+    after a wrong question; the inputs are left as they are. The card counts the copies and the tokens."""
     qa = [e for e in examples if e.kind == "qa" and e.record >= 0]
-    partners = wrong_question_partners([str(records[e.record]["answer"]) for e in qa],
-                                       [str(records[e.record].get("doc_id", "")) for e in qa], seed)
-    for example, partner in zip(qa, partners, strict=True):
-        if partner is None or _was_truncated(tokenizer, example):
-            continue
-        wrong = tokenizer(format_prompt(tokenizer, str(records[qa[partner].record]["question"]).strip()),
-                          add_special_tokens=False)["input_ids"]
-        answer = example.input_ids[len(example.input_ids) - answer_length(example):]
-        if len(example.input_ids) + len(wrong) + len(answer) > max_length:
-            continue
-        example.contrast_start = len(example.input_ids)
-        example.input_ids = [*example.input_ids, *wrong, *answer]
-        example.labels = [*example.labels, *[IGNORE_INDEX] * (len(wrong) + len(answer))]
-        card.contrast_pairs += 1
-    card.tokens = sum(len(e.input_ids) for e in examples)
+    partners = dict(zip(map(id, qa), wrong_question_partners([str(records[e.record]["answer"]) for e in qa],
+                                                             [str(records[e.record].get("doc_id", "")) for e in qa],
+                                                             seed), strict=True))
+    result: list[TokenizedExample] = []
+    for example in examples:
+        partner = partners.get(id(example))
+        copy = None if partner is None or _was_truncated(tokenizer, example) else _with_copy(
+            tokenizer, example, str(records[qa[partner].record]["question"]), max_length)
+        card.contrast_pairs += copy is not None
+        result.append(copy or example)
+    card.tokens = sum(len(e.input_ids) for e in result)
+    return result
+
+
+def _with_copy(tokenizer: Any, example: TokenizedExample, wrong_question: str,
+               max_length: int) -> TokenizedExample | None:
+    wrong = tokenizer(format_prompt(tokenizer, wrong_question.strip()), add_special_tokens=False)["input_ids"]
+    answer = example.input_ids[len(example.input_ids) - answer_length(example):]
+    if len(example.input_ids) + len(wrong) + len(answer) > max_length:
+        return None
+    return dataclasses.replace(example, input_ids=[*example.input_ids, *wrong, *answer],
+                               labels=[*example.labels, *[IGNORE_INDEX] * (len(wrong) + len(answer))],
+                               contrast_start=len(example.input_ids))
 
 
 def _was_truncated(tokenizer: Any, example: TokenizedExample) -> bool:
@@ -122,13 +131,6 @@ def answer_log_likelihoods(logits: torch.Tensor, input_ids: torch.Tensor, slots:
     return means[0::2], means[1::2]
 
 
-def answer_loss_sum(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Summed next-token loss over the labelled positions (the model's own loss times its token count)."""
-    targets = labels[:, 1:]
-    chosen = targets != IGNORE_INDEX
-    return F.cross_entropy(logits[:, :-1][chosen].float(), targets[chosen], reduction="sum")
-
-
 def contrast_penalty(right: torch.Tensor, wrong: torch.Tensor, margin: float) -> torch.Tensor:
     """Summed over pairs: near 0 once the right question makes the answer `margin` nats/token likelier."""
     return F.softplus(margin - (right - wrong)).sum()
@@ -138,11 +140,11 @@ def contrast_losses(forward: Any, inputs: dict[str, torch.Tensor], pairs: int, s
                     step_pairs: int, weight: float, margin: float) -> tuple[torch.Tensor, torch.Tensor]:
     """(answer loss, weighted contrast term) of one micro-batch with contrast examples, each divided by the
     whole step's count (label tokens, contrast examples) as the plain path's num_items_in_batch does."""
-    slots, labels = inputs.pop(SLOTS), inputs.pop("labels")
-    logits = forward(**inputs, use_cache=False).logits
-    answer = answer_loss_sum(logits, labels) / max(1, step_label_tokens)
-    right, wrong = answer_log_likelihoods(logits, inputs["input_ids"], slots, pairs)
-    return answer, weight * contrast_penalty(right, wrong, margin) / max(1, step_pairs)
+    slots = inputs.pop(SLOTS)
+    # One forward gives both: transformers' own answer loss (the copies carry no labels) and the logits.
+    output = forward(**inputs, num_items_in_batch=max(1, step_label_tokens), use_cache=False)
+    right, wrong = answer_log_likelihoods(output.logits, inputs["input_ids"], slots, pairs)
+    return output.loss, weight * contrast_penalty(right, wrong, margin) / max(1, step_pairs)
 
 
 @torch.no_grad()

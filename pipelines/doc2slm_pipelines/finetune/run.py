@@ -7,7 +7,6 @@ fingerprint is returned as is, so re-running an unchanged pipeline costs nothing
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import shutil
@@ -25,7 +24,7 @@ from .batching import BatchStream
 from .card import CARD_NAME, build_card, run_fingerprint
 from .checkpoint import checkpoint_dir
 from .config import FinetuneConfig
-from .contrast import add_wrong_questions
+from .contrast import with_wrong_questions
 from .data import DataCard, TokenizedExample, build_examples
 from .distributed import Ranks, barrier, process_group, rank_device, ranks_from_env
 from .estimate import ModelShape, TrainingEstimate, estimate_training
@@ -88,7 +87,7 @@ def _finetune(inputs: FinetuneInputs, config: FinetuneConfig, ranks: Ranks, devi
     examples, data_card = build_examples(tokenizer, pairs, config.max_length, chunks=chunks,
                                          mix_chunks_share=config.mix_chunks_share, seed=config.seed)
     if config.contrast_weight > 0:
-        add_wrong_questions(tokenizer, examples, pairs, config.max_length, config.seed, data_card)
+        examples = with_wrong_questions(tokenizer, examples, pairs, config.max_length, config.seed, data_card)
     stream = BatchStream(examples, batch_size=config.batch_size, max_length=config.max_length,
                          packing=config.packing, seed=config.seed, pad_token_id=tokenizer.pad_token_id)
     validation = _validation_slice(tokenizer, inputs.eval_uri, config, judge=ranks.is_main)
@@ -155,11 +154,10 @@ def _validation_slice(tokenizer: Any, eval_uri: str | None, config: FinetuneConf
 def _contrast_stream(tokenizer: Any, examples: list[TokenizedExample], records: list[dict[str, Any]],
                      config: FinetuneConfig) -> BatchStream | None:
     """The validation examples, each also after a wrong question, for the question's value; None when
-    none has a partner (a single answer). Copies: the loss stream keeps the plain examples."""
-    paired = [dataclasses.replace(e, input_ids=list(e.input_ids), labels=list(e.labels)) for e in examples]
+    none has a partner (a single answer)."""
     card = DataCard()
     # Twice max_length: a validation example is never dropped for the room its wrong-question copy takes.
-    add_wrong_questions(tokenizer, paired, records, 2 * config.max_length, config.seed, card)
+    paired = with_wrong_questions(tokenizer, examples, records, 2 * config.max_length, config.seed, card)
     if not card.contrast_pairs:
         return None
     return BatchStream([e for e in paired if e.contrast_start], batch_size=config.batch_size,

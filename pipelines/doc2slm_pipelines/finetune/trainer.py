@@ -188,8 +188,8 @@ def train(prepared: PreparedModel, stream: BatchStream, config: FinetuneConfig, 
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
-            loss_value = float(sum_across(losses.answer, ranks).item())
-            contrast_value = float(sum_across(losses.contrast, ranks).item())
+            # One all-reduce for both figures.
+            loss_value, contrast_value = sum_across(torch.stack([losses.answer, losses.contrast]), ranks).tolist()
             if not math.isfinite(loss_value + contrast_value):
                 raise FloatingPointError(f"training loss became {loss_value} (contrast {contrast_value}) at "
                                          f"step {step + 1}; lower learning_rate or check the data")

@@ -46,9 +46,14 @@ class ValidationSlice:
         return self.metric != LOSS
 
 
+def value_at(curve: list[list[float]], step: int) -> float | None:
+    """A [step, value] curve's value at `step`, if it was measured there."""
+    return next((value for at, value in curve if at == step), None)
+
+
 def loss_at(progress: TrainingProgress, step: int) -> float | None:
     """The validation loss measured at `step`, if one was."""
-    return next((loss for at, loss in progress.validation_loss_curve if at == step), None)
+    return value_at(progress.validation_loss_curve, step)
 
 
 def evaluation_steps(config: FinetuneConfig, steps_per_epoch: int, total_steps: int) -> set[int]:
